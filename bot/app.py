@@ -1,0 +1,165 @@
+"""The one place that builds the bot: store, classifier, policies, Slack app, web server, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from bot.classifier import Classifier, load_classifier
+from bot.control import Control
+from bot.db import make_engine
+from bot.health import make_handler as make_health_handler
+from bot.intake.webhook import make_handler as make_intake_handler
+from bot.outbox import OutboxDispatcher
+from bot.policies import PolicySet, require_policies
+from bot.service import TriageService
+from bot.settings import Settings
+from bot.store import Store
+from bot.worker import Worker
+from handlers import register_listeners
+from handlers.context import RUNTIME_KEY
+
+log = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds; handlers reach it through Bolt's context."""
+
+    settings: Settings
+    engine: Engine
+    store: Store
+    classifier: Classifier
+    policies: PolicySet
+    service: TriageService
+    control: Control
+    client: AsyncWebClient
+    dispatcher: OutboxDispatcher
+    worker: Worker
+    bolt: AsyncApp
+
+    async def close(self) -> None:
+        await self.worker.stop()
+        with contextlib.suppress(Exception):
+            await self.client.session.close() if self.client.session else None
+        self.engine.dispose()
+
+
+def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+    """The Bolt app; request signatures are verified in HTTP mode."""
+    return AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not settings.socket_mode,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+
+def _install_middleware(app: AsyncApp, runtime: Runtime) -> None:
+    @app.middleware
+    async def inject_runtime(context: dict[str, Any], next) -> None:
+        context[RUNTIME_KEY] = runtime
+        await next()
+
+    @app.middleware
+    async def drop_event_retries(body: dict[str, Any], next) -> BoltResponse | None:
+        """Slack retries events it thinks were missed; handle each event_id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await asyncio.to_thread(runtime.store.first_sighting, str(event_id)):
+            return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
+        await next()
+        return None
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error(
+            "unhandled error in a Slack listener (%s): %s",
+            body.get("type") if isinstance(body, dict) else "?",
+            type(error).__name__,
+        )
+
+
+def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> Runtime:
+    """Wire the bot from settings. Raises PolicyError on invalid policies."""
+    classifier = load_classifier(settings.classifier)
+    policies = require_policies(settings.policies_dir, list(classifier.tags))
+    engine = make_engine(settings.database_url)
+    store = Store(engine)
+    service = TriageService(settings, store, classifier, policies)
+    client = client or AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10
+    )
+    dispatcher = OutboxDispatcher(store, client)
+    worker = Worker(service, dispatcher, settings.worker_poll_seconds)
+    bolt = build_bolt_app(settings, client)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        store=store,
+        classifier=classifier,
+        policies=policies,
+        service=service,
+        control=Control(service),
+        client=client,
+        dispatcher=dispatcher,
+        worker=worker,
+        bolt=bolt,
+    )
+    _install_middleware(bolt, runtime)
+    register_listeners(bolt)
+    return runtime
+
+
+def build_web_app(runtime: Runtime) -> web.Application:
+    """aiohttp routes: Slack requests, the intake webhook, and the health check."""
+    app = web.Application(client_max_size=runtime.settings.max_body_bytes)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await runtime.bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    if not runtime.settings.socket_mode:
+        app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    app.router.add_post("/tickets", make_intake_handler(runtime))
+    app.router.add_get("/healthz", make_health_handler(runtime))
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running(
+    runtime: Runtime, host: str, port: int, *, scheduler: bool = True
+) -> AsyncIterator[int]:
+    """Run the web server, worker and scheduler; yields the bound port (port 0 picks one)."""
+    from bot.scheduler import build_scheduler
+
+    runner = web.AppRunner(build_web_app(runtime), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    runtime.worker.start()
+    jobs = build_scheduler(runtime) if scheduler else None
+    if jobs is not None:
+        jobs.start()
+    try:
+        yield bound
+    finally:
+        if jobs is not None:
+            jobs.shutdown(wait=False)
+        await runtime.close()
+        await runner.cleanup()

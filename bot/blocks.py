@@ -1,0 +1,269 @@
+"""Block Kit messages, built by small functions from domain objects with slack_sdk's models.
+
+User text goes through bot.text before it reaches any mrkdwn field, and every field is
+bounded, so no ticket can make Slack answer `invalid_blocks` or ping a channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.redact import redact
+from bot.text import escape_mrkdwn, plain_bounded, safe_mrkdwn
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+OPTION_TEXT_LIMIT = 75
+MESSAGE_TEXT_LIMIT = 3000
+
+
+class ActionId(StrEnum):
+    """Slack action ids (public: interfaces.md)."""
+
+    APPROVE = "triage_approve"
+    REASSIGN = "triage_reassign"
+    NOT_SURE = "triage_not_sure"
+    CLAIM = "triage_claim"
+
+
+TRIAGE_BLOCK_PREFIX = "triage:"
+HANDOFF_BLOCK_PREFIX = "handoff:"
+
+SENTIMENT_EMOJI = {"negative": ":warning:", "neutral": ":white_circle:", "positive": ":sunny:"}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What a message shows of a ticket; built from the store's Ticket row."""
+
+    id: str
+    subject: str
+    body: str
+    requester: str
+    redact_pii: bool = True
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    tag: str
+    confidence: float
+    sentiment: str
+    decision: str
+    reasons: list[str]
+    policy: str | None
+    show: bool = True  # False in shadow mode: agents must not be anchored by the bot
+
+
+def slack_date(moment: datetime) -> str:
+    """A Slack date token: every reader sees it in their own time zone."""
+    epoch = int(moment.timestamp())
+    return (
+        f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{moment.isoformat(timespec='minutes')}>"
+    )
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def _user_text(ticket: TicketView, text: str) -> str:
+    return redact(text) if ticket.redact_pii else text
+
+
+def ticket_blocks(ticket: TicketView, excerpt_chars: int) -> list[Block]:
+    """Header, requester and a bounded, escaped excerpt of the body."""
+    subject = _user_text(ticket, ticket.subject)
+    body = _user_text(ticket, ticket.body).strip()
+    header = plain_bounded(f"#{ticket.id}: {subject or '(no subject)'}", HEADER_LIMIT)
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=header, emoji=False))]
+    requester = _user_text(ticket, ticket.requester)
+    if requester:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"From {safe_mrkdwn(requester, 500)}")])
+        )
+    excerpt = safe_mrkdwn(body, min(excerpt_chars, SECTION_LIMIT - 50)) if body else "_(empty)_"
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=excerpt)))
+    return blocks
+
+
+def proposal_summary(proposal: ProposalView) -> SectionBlock:
+    """Tag, confidence, sentiment and why a human is needed."""
+    if not proposal.show:
+        return SectionBlock(
+            text=MarkdownTextObject(
+                text="*Shadow mode:* pick the tag yourself; the bot's guess is hidden."
+            )
+        )
+    emoji = SENTIMENT_EMOJI.get(proposal.sentiment, "")
+    fields = [
+        MarkdownTextObject(text=f"*Proposed tag*\n`{proposal.tag}`"),
+        MarkdownTextObject(text=f"*Confidence*\n{proposal.confidence:.0%}"),
+        MarkdownTextObject(text=f"*Sentiment*\n{emoji} {proposal.sentiment}"),
+        MarkdownTextObject(text=f"*Policy*\n{proposal.policy or '—'}"),
+    ]
+    if proposal.decision == "auto":
+        why = "Routed automatically: confident, and no guardrail objected."
+    else:
+        lines = "\n".join(f"• {escape_mrkdwn(r)}" for r in proposal.reasons[:8])
+        why = f"*Needs a human because*\n{lines}" if lines else "*Needs a human*"
+    return SectionBlock(text=MarkdownTextObject(text=why[:SECTION_LIMIT]), fields=fields)
+
+
+def _tag_options(tags: list[str]) -> list[Option]:
+    return [
+        Option(text=PlainTextObject(text=tag[:OPTION_TEXT_LIMIT]), value=tag) for tag in tags[:100]
+    ]
+
+
+def triage_controls(
+    ticket_id: str, tags: list[str], *, approve: bool = True, not_sure: bool = True
+) -> ActionsBlock:
+    """The one actions block of a proposal: Approve, Reassign (one option per tag), Not sure."""
+    elements: list = []
+    if approve:
+        elements.append(
+            ButtonElement(
+                text="Approve", action_id=ActionId.APPROVE, value=ticket_id, style="primary"
+            )
+        )
+    elements.append(
+        StaticSelectElement(
+            placeholder="Reassign to…", action_id=ActionId.REASSIGN, options=_tag_options(tags)
+        )
+    )
+    if not_sure:
+        elements.append(
+            ButtonElement(text="Not sure", action_id=ActionId.NOT_SURE, value=ticket_id)
+        )
+    return ActionsBlock(block_id=f"{TRIAGE_BLOCK_PREFIX}{ticket_id}", elements=elements)
+
+
+def review_message(
+    ticket: TicketView, proposal: ProposalView, tags: list[str], excerpt_chars: int
+) -> list[Block]:
+    """A proposal waiting for a human: ticket, proposal, and the three controls."""
+    return [
+        *ticket_blocks(ticket, excerpt_chars),
+        proposal_summary(proposal),
+        triage_controls(ticket.id, tags),
+    ]
+
+
+def auto_routed_message(
+    ticket: TicketView,
+    proposal: ProposalView,
+    tags: list[str],
+    excerpt_chars: int,
+    route_channel: str,
+) -> list[Block]:
+    """Routed by the bot, still visible and correctable with Reassign."""
+    return [
+        *ticket_blocks(ticket, excerpt_chars),
+        proposal_summary(proposal),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f":robot_face: *Routed* to <#{route_channel}> as `{proposal.tag}`. "
+                    "Wrong? Reassign it."
+                )
+            ]
+        ),
+        triage_controls(ticket.id, tags, approve=False, not_sure=False),
+    ]
+
+
+def decided_message(
+    ticket: TicketView, proposal: ProposalView | None, outcome: str, excerpt_chars: int
+) -> list[Block]:
+    """After a decision: who decided what, when; no live controls left."""
+    blocks = ticket_blocks(ticket, excerpt_chars)
+    if proposal is not None:
+        blocks.append(proposal_summary(proposal))
+    blocks.append(DividerBlock())
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=outcome[:SECTION_LIMIT])]))
+    return blocks
+
+
+def handoff_message(
+    ticket: TicketView,
+    owner: str,
+    others: list[str],
+    handed_by: str,
+    reason: str,
+    excerpt_chars: int,
+) -> list[Block]:
+    """The page to a policy owner: mentions them, says why, and offers Claim."""
+    who = " ".join(mention(u) for u in [owner, *others])
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"{who}: ticket *#{escape_mrkdwn(ticket.id)}* needs you. "
+                f"{mention(handed_by)} was not sure. {escape_mrkdwn(reason)}"[:SECTION_LIMIT]
+            )
+        ),
+        *ticket_blocks(ticket, excerpt_chars),
+        ActionsBlock(
+            block_id=f"{HANDOFF_BLOCK_PREFIX}{ticket.id}",
+            elements=[
+                ButtonElement(
+                    text="Claim", action_id=ActionId.CLAIM, value=ticket.id, style="primary"
+                )
+            ],
+        ),
+    ]
+
+
+def claimed_message(
+    ticket: TicketView, claimer: str, at: datetime, tags: list[str], excerpt_chars: int
+) -> list[Block]:
+    """A claimed handoff: the claimer now decides with Approve or Reassign."""
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f":raising_hand: {mention(claimer)} claimed ticket "
+                f"*#{escape_mrkdwn(ticket.id)}* {slack_date(at)}."
+            )
+        ),
+        *ticket_blocks(ticket, excerpt_chars),
+        triage_controls(ticket.id, tags, not_sure=False),
+    ]
+
+
+def route_message(ticket: TicketView, tag: str, how: str, excerpt_chars: int) -> list[Block]:
+    """The ticket as it lands in the route channel of its tag's policy."""
+    return [
+        *ticket_blocks(ticket, excerpt_chars),
+        ContextBlock(elements=[MarkdownTextObject(text=f"Tagged `{tag}`: {how}"[:SECTION_LIMIT])]),
+    ]
+
+
+def notice(text: str) -> list[Block]:
+    """A one-section announcement (pause, resume, status)."""
+    return [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT]))]
+
+
+def to_dicts(blocks: list[Block]) -> list[dict]:
+    """Serialise (and thereby validate) blocks for the Web API."""
+    return [block.to_dict() for block in blocks]
+
+
+def fallback_text(ticket: TicketView, headline: str) -> str:
+    """The notification text: escaped, bounded, no pings."""
+    subject = _user_text(ticket, ticket.subject)
+    return safe_mrkdwn(f"{headline} #{ticket.id}: {subject}", MESSAGE_TEXT_LIMIT)

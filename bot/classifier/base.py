@@ -1,0 +1,52 @@
+"""The classifier interface: every classifier (keyword v0, trained local, OpenAI) plugs in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+DEFAULT_TAGS: tuple[str, ...] = (
+    "account_access",
+    "billing",
+    "bug",
+    "cancellation",
+    "feature_request",
+    "how_to",
+    "positive_feedback",
+    "security",
+)
+
+
+class Sentiment(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A classifier's answer for one text, before policies and guardrails are applied."""
+
+    tag: str
+    confidence: float
+    sentiment: Sentiment
+    scores: dict[str, float]
+    model_version: str
+    notes: list[str] = field(default_factory=list)
+
+    def runner_up(self) -> tuple[str, float] | None:
+        """The second-best tag and its probability, for the ambiguity guardrail."""
+        ranked = sorted(self.scores.items(), key=lambda item: item[1], reverse=True)
+        return ranked[1] if len(ranked) > 1 else None
+
+
+class Classifier(Protocol):
+    """What the triage pipeline needs from a classifier."""
+
+    version: str
+    tags: tuple[str, ...]
+
+    def predict(self, text: str) -> Prediction:
+        """Classify one ticket text. Must not raise on any string input."""
+        ...

@@ -1,0 +1,92 @@
+"""Engine creation and schema migrations (Alembic), in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class SchemaOutOfDateError(RuntimeError):
+    """The store's schema is behind the code; the message says what to run."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the bot: SQLite in WAL mode with a busy timeout, pooled PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config that needs no alembic.ini on disk."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Apply every pending migration (all heads) to the database at `url`."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            if connection.dialect.name == "postgresql":
+                # Several `serve` processes may start at once; one migrates, the rest wait.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+            command.upgrade(config, "heads")
+    finally:
+        engine.dispose()
+
+
+def pending_revisions(engine: Engine) -> set[str]:
+    """Head revisions in the code that the database does not have yet."""
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    heads = set(script.get_heads())
+    applied: set[str] = set()
+    for rev in current:
+        applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
+    return heads - applied
+
+
+def ensure_schema(url: str, *, auto_upgrade: bool) -> None:
+    """Bring the schema up to date, or explain exactly what to run."""
+    engine = make_engine(url)
+    try:
+        missing = pending_revisions(engine)
+    finally:
+        engine.dispose()
+    if not missing:
+        return
+    if auto_upgrade:
+        upgrade(url)
+        return
+    raise SchemaOutOfDateError(
+        "the database schema is out of date; run: triage-bot db upgrade "
+        f"(pending: {', '.join(sorted(missing))})"
+    )

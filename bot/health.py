@@ -1,0 +1,40 @@
+"""`GET /healthz`: the truth about the store, pauses and Slack delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+def _report(runtime: Runtime) -> tuple[int, dict[str, Any]]:
+    report: dict[str, Any] = {
+        "database": "ok",
+        "paused": [],
+        "classifier": runtime.classifier.version,
+    }
+    try:
+        runtime.store.ping()
+        report["paused"] = sorted(runtime.store.paused_names())
+        counts = runtime.store.outbox_counts()
+        report["slack"] = {
+            "pending": counts.get("pending", 0),
+            "failed": counts.get("failed", 0),
+            "last_error": runtime.dispatcher.last_error,
+        }
+    except Exception as exc:  # the report must say what is wrong, not crash
+        report["database"] = f"error: {type(exc).__name__}"
+        return 503, report
+    return 200, report
+
+
+def make_handler(runtime: Runtime):
+    async def healthz(_request: web.Request) -> web.Response:
+        status, report = await asyncio.to_thread(_report, runtime)
+        return web.json_response(report, status=status)
+
+    return healthz

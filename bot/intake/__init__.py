@@ -1,0 +1,1 @@
+"""Where tickets come from: files (CLI), the signed webhook, and (later) a helpdesk database."""

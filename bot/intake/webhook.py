@@ -1,0 +1,75 @@
+"""`POST /tickets`: the signed intake webhook.
+
+A request is all-or-nothing: either every ticket in it is usable and stored before
+202 is answered, or nothing is stored and the 4xx says which item is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.tickets import TicketIn, TicketRejected
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Triage-Signature"
+MAX_TICKETS_PER_REQUEST = 5_000
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value a sender must put in X-Triage-Signature."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _error(status: int, message: str, **extra: object) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def make_handler(runtime: Runtime):
+    async def receive_tickets(request: web.Request) -> web.Response:
+        secret = runtime.settings.intake_secret
+        if not secret:
+            return _error(503, "INTAKE_SECRET is not set on the bot; intake is disabled")
+        body = await request.read()  # aiohttp answers 413 past client_max_size
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not signature or not hmac.compare_digest(
+            signature.encode(), sign(secret, body).encode()
+        ):
+            return _error(401, f"missing or invalid {SIGNATURE_HEADER}")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "the body is not valid UTF-8 JSON")
+        items = data if isinstance(data, list) else [data]
+        if not items:
+            return _error(400, "the body holds no tickets")
+        if len(items) > MAX_TICKETS_PER_REQUEST:
+            return _error(413, f"at most {MAX_TICKETS_PER_REQUEST} tickets per request")
+        tickets: list[TicketIn] = []
+        problems: list[dict[str, object]] = []
+        for index, item in enumerate(items):
+            try:
+                tickets.append(TicketIn.from_raw(item))
+            except TicketRejected as exc:
+                problems.append({"index": index, "error": str(exc)})
+        if problems:
+            return _error(422, "some tickets cannot be used; nothing was stored", problems=problems)
+        result = await asyncio.to_thread(runtime.service.intake, tickets, "webhook")
+        runtime.worker.kick()
+        log.info("intake: %d new, %d already known", len(result.new_ids), len(result.duplicate_ids))
+        return web.json_response(
+            {"stored": result.new_ids, "duplicates": result.duplicate_ids},
+            status=202 if result.new_ids else 200,
+        )
+
+    return receive_tickets

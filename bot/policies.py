@@ -1,0 +1,228 @@
+"""Policy files: who owns each routed area, where it routes, and how much the bot may do alone.
+
+`policies/<name>.yml` is one policy named by its file stem; files starting with `_`
+hold deployment-wide settings (`_global.yml`). Loading never stops at the first
+problem: every problem is reported with the file it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+TagName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
+
+ALL = "all"
+
+
+class Mode(StrEnum):
+    """How much the bot may do alone for a policy."""
+
+    SHADOW = "shadow"  # humans tag without seeing the proposal; the bot is scored silently
+    SUGGEST = "suggest"  # proposal shown, a human decides every ticket
+    AUTO = "auto"  # auto-route at or above the threshold
+
+
+class Policy(BaseModel):
+    """One routed area and its accountable humans."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: PolicyName
+    owner: SlackUserId
+    backup: SlackUserId | None = None
+    escalation: SlackUserId | None = None
+    description: str = ""
+    tags: list[TagName] = Field(min_length=1)
+    route_channel: SlackChannelId
+    mode: Mode = Mode.AUTO
+    threshold: float | Literal["calibrated"] = Field(default=0.85)
+    no_go: list[TagName] = Field(default_factory=list)
+    handoff_sla_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    redact_pii: bool = True
+
+    def model_post_init(self, _context: object) -> None:
+        if isinstance(self.threshold, float) and not 0.0 < self.threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1] or 'calibrated'")
+
+    def may_control(self, user_id: str) -> bool:
+        """Owner and backup may pause, resume and override this policy."""
+        return user_id in {self.owner, self.backup}
+
+
+class GlobalSettings(BaseModel):
+    """`_global.yml`: deployment-wide policy settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owners: list[SlackUserId] = Field(min_length=1)
+    target_precision: float = Field(default=0.97, gt=0.5, le=1.0)
+    ambiguity_margin: float = Field(default=0.15, ge=0.0, lt=1.0)
+    default_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    file: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class PolicySet:
+    """Every policy of the deployment, with the tag → policy map the router needs."""
+
+    policies: dict[str, Policy]
+    global_settings: GlobalSettings
+    by_tag: dict[str, Policy] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for policy in self.policies.values():
+            for tag in policy.tags:
+                self.by_tag.setdefault(tag, policy)
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted(self.by_tag)
+
+    def for_tag(self, tag: str) -> Policy | None:
+        return self.by_tag.get(tag)
+
+    def threshold(self, policy: Policy) -> float:
+        """The numeric auto-route threshold in force for a policy."""
+        if isinstance(policy.threshold, float):
+            return policy.threshold
+        return self.global_settings.default_threshold
+
+    def may_control(self, user_id: str, target: str) -> bool:
+        """Whether a user may pause/resume `target` (a policy name or `all`)."""
+        if user_id in self.global_settings.owners:
+            return True
+        policy = self.policies.get(target)
+        return policy is not None and policy.may_control(user_id)
+
+    def controllers(self, target: str) -> list[str]:
+        """Who may pause/resume `target`: named in refusals so people know whom to ask."""
+        policy = self.policies.get(target)
+        if target == ALL or policy is None:
+            return list(self.global_settings.owners)
+        return [uid for uid in (policy.owner, policy.backup) if uid]
+
+
+class PolicyError(RuntimeError):
+    """Policies are invalid; `problems` lists each with its file."""
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _format_validation(error: ValidationError) -> list[str]:
+    messages = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "file"
+        messages.append(f"{where}: {item['msg']}")
+    return messages
+
+
+def _read_yaml(path: Path, problems: list[PolicyProblem]) -> dict | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(PolicyProblem(str(path), f"cannot read YAML: {exc}".splitlines()[0]))
+        return None
+    if not isinstance(data, dict):
+        problems.append(PolicyProblem(str(path), "must be a YAML mapping of keys to values"))
+        return None
+    return data
+
+
+def load_policies(
+    directory: Path, known_tags: list[str] | None = None
+) -> tuple[PolicySet | None, list[PolicyProblem]]:
+    """Read and validate every policy file; returns the set (when usable) and all problems."""
+    problems: list[PolicyProblem] = []
+    if not directory.is_dir():
+        return None, [PolicyProblem(str(directory), "policies directory does not exist")]
+    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+    policies: dict[str, Policy] = {}
+    global_settings: GlobalSettings | None = None
+    global_path = directory / "_global.yml"
+    for path in files:
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        if path.name.startswith("_"):
+            if path.stem != "_global":
+                continue
+            try:
+                global_settings = GlobalSettings.model_validate(data)
+            except ValidationError as exc:
+                problems.extend(PolicyProblem(str(path), m) for m in _format_validation(exc))
+            continue
+        if "owner" not in data or not data.get("owner"):
+            problems.append(PolicyProblem(str(path), "owner: every policy must name an owner"))
+        if "name" in data and data["name"] != path.stem:
+            problems.append(
+                PolicyProblem(str(path), "name: must match the file name or be left out")
+            )
+            continue
+        try:
+            policy = Policy.model_validate({**data, "name": path.stem})
+        except ValidationError as exc:
+            problems.extend(
+                PolicyProblem(str(path), m)
+                for m in _format_validation(exc)
+                if not m.startswith("owner:") or ("owner" in data and data.get("owner"))
+            )
+            continue
+        except ValueError as exc:
+            problems.append(PolicyProblem(str(path), str(exc)))
+            continue
+        if policy.name == ALL:
+            problems.append(PolicyProblem(str(path), "'all' is reserved for pausing everything"))
+            continue
+        policies[policy.name] = policy
+    if global_settings is None and not any(p.file == str(global_path) for p in problems):
+        problems.append(
+            PolicyProblem(str(global_path), "missing: it must list the global owners (owners:)")
+        )
+    if not policies and not problems:
+        problems.append(PolicyProblem(str(directory), "no policy files (*.yml) found"))
+    seen: dict[str, str] = {}
+    for policy in policies.values():
+        for tag in policy.tags:
+            if tag in seen:
+                problems.append(
+                    PolicyProblem(
+                        str(directory / f"{policy.name}.yml"),
+                        f"tags: '{tag}' is already covered by policy '{seen[tag]}'",
+                    )
+                )
+            seen.setdefault(tag, policy.name)
+    for tag in known_tags or []:
+        if tag not in seen:
+            problems.append(
+                PolicyProblem(str(directory), f"tag '{tag}' is not covered by any policy")
+            )
+    if global_settings is None:
+        return None, problems
+    return PolicySet(policies=policies, global_settings=global_settings), problems
+
+
+def require_policies(directory: Path, known_tags: list[str]) -> PolicySet:
+    """Load policies or raise PolicyError: no ownerless path through the bot."""
+    policy_set, problems = load_policies(directory, known_tags)
+    if problems or policy_set is None:
+        raise PolicyError(problems)
+    return policy_set

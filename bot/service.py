@@ -1,0 +1,433 @@
+"""The triage service: what happens to a ticket, from intake to a human's decision.
+
+Slack-agnostic: handlers and the intake webhook call it; it writes state changes,
+audit rows and the Slack calls they cause in one transaction (see bot.store).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import blocks as kit
+from bot.classifier import Classifier, Sentiment
+from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
+from bot.policies import Mode, Policy, PolicySet
+from bot.settings import Settings
+from bot.store import IntakeResult, OutboxItem, Store
+from bot.tickets import TicketIn
+from bot.triage import AUTO, TriageResult, triage_text
+
+log = logging.getLogger(__name__)
+
+CLASSIFY_CHARS = 20_000
+
+# Lower is posted first: risky and unhappy tickets reach humans before praise.
+PRIORITY_URGENT = 10
+PRIORITY_REVIEW = 30
+PRIORITY_AUTO = 50
+PRIORITY_PRAISE = 70
+PRIORITY_UPDATE = 5
+
+
+@dataclass(frozen=True)
+class ClickOutcome:
+    """What a click did; `message` is for the clicker (ephemeral) when nothing changed."""
+
+    applied: bool
+    message: str | None = None
+
+
+def _key(purpose: str, ticket_id: str) -> str:
+    return f"{purpose}:{ticket_id}:{uuid.uuid4().hex}"
+
+
+class TriageService:
+    """Intake, classification and human decisions over the store."""
+
+    def __init__(
+        self, settings: Settings, store: Store, classifier: Classifier, policies: PolicySet
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.classifier = classifier
+        self.policies = policies
+
+    # --- views -----------------------------------------------------------------------------
+
+    def _policy(self, name: str | None) -> Policy | None:
+        return self.policies.policies.get(name) if name else None
+
+    def _ticket_view(self, ticket: Ticket) -> kit.TicketView:
+        policy = self._policy(ticket.policy)
+        return kit.TicketView(
+            id=ticket.id,
+            subject=ticket.subject,
+            body=ticket.body,
+            requester=ticket.requester,
+            redact_pii=policy.redact_pii if policy else True,
+        )
+
+    def _proposal_view(self, proposal: Proposal | None) -> kit.ProposalView | None:
+        if proposal is None:
+            return None
+        policy = self._policy(proposal.policy)
+        return kit.ProposalView(
+            tag=proposal.tag,
+            confidence=proposal.confidence,
+            sentiment=proposal.sentiment,
+            decision=proposal.decision,
+            reasons=list(proposal.reasons),
+            policy=proposal.policy,
+            show=not (policy and policy.mode is Mode.SHADOW),
+        )
+
+    @property
+    def _excerpt(self) -> int:
+        return self.settings.body_excerpt_chars
+
+    @property
+    def _triage_channel(self) -> str:
+        return self.settings.triage_channel or ""
+
+    # --- intake ----------------------------------------------------------------------------
+
+    def intake(self, tickets: Sequence[TicketIn], source: str) -> IntakeResult:
+        """Durably store tickets; classification and posting follow in the worker."""
+        return self.store.add_tickets(tickets, source=source)
+
+    def triage(self, ticket: Ticket, paused: set[str]) -> TriageResult:
+        text = f"{ticket.subject}\n{ticket.body}"[:CLASSIFY_CHARS].strip()
+        return triage_text(ticket.id, text, self.classifier, self.policies, paused)
+
+    def _priority(self, result: TriageResult) -> int:
+        if {"no_go", "complaint_veto", "sarcasm"} & set(result.guardrails):
+            return PRIORITY_URGENT
+        if result.sentiment == "negative":
+            return PRIORITY_URGENT
+        if result.tag == "positive_feedback":
+            return PRIORITY_PRAISE
+        return PRIORITY_AUTO if result.decision == AUTO else PRIORITY_REVIEW
+
+    def process_new(self, limit: int = 200) -> int:
+        """Classify stored tickets and queue their Slack posts; returns how many were done."""
+        tickets = self.store.tickets_with_status(TicketStatus.NEW, limit=limit)
+        if not tickets:
+            return 0
+        paused = self.store.paused_names()
+        done = 0
+        for ticket in tickets:
+            try:
+                result = self.triage(ticket, paused)
+            except Exception:  # a classifier bug must not stop the queue
+                log.exception("classifier failed on ticket %s; sending it to review", ticket.id)
+                result = self._failed_result(ticket)
+            if self._record(ticket, result):
+                done += 1
+        return done
+
+    def _failed_result(self, ticket: Ticket) -> TriageResult:
+        tag = self.policies.tags[0]
+        policy = self.policies.for_tag(tag)
+        return TriageResult(
+            ticket_id=ticket.id,
+            tag=tag,
+            confidence=0.0,
+            sentiment=Sentiment.NEUTRAL,
+            decision="review",
+            policy=policy.name if policy else None,
+            reasons=["classifier_error: the classifier failed; a human must tag this ticket"],
+            guardrails=["classifier_error"],
+            model_version=self.classifier.version,
+        )
+
+    def _record(self, ticket: Ticket, result: TriageResult) -> bool:
+        proposal = Proposal(
+            ticket_id=ticket.id,
+            tag=result.tag,
+            policy=result.policy,
+            confidence=result.confidence,
+            sentiment=str(result.sentiment),
+            decision=result.decision,
+            reasons=result.reasons,
+            guardrails=result.guardrails,
+            scores=result.scores,
+            model_version=result.model_version,
+        )
+        ticket.policy = result.policy
+        view = self._ticket_view(ticket)
+        pview = self._proposal_view(proposal)
+        assert pview is not None
+        tags = self.policies.tags
+        priority = self._priority(result)
+        policy = self._policy(result.policy)
+        outbox: list[OutboxItem] = []
+        if result.decision == AUTO and policy is not None:
+            message = kit.auto_routed_message(
+                view, pview, tags, self._excerpt, policy.route_channel
+            )
+            headline = f"Routed to {result.tag}:"
+            status = TicketStatus.AUTO_ROUTED
+            outbox.append(
+                self._route_item(
+                    ticket, view, result.tag, "routed automatically by the bot", priority
+                )
+            )
+        else:
+            message = kit.review_message(view, pview, tags, self._excerpt)
+            headline = "Needs triage:"
+            status = TicketStatus.REVIEW
+        outbox.insert(
+            0,
+            OutboxItem(
+                dedupe_key=f"proposal:{ticket.id}",
+                method="chat.postMessage",
+                payload={
+                    "channel": self._triage_channel,
+                    "text": kit.fallback_text(view, headline),
+                    "blocks": kit.to_dicts(message),
+                    "unfurl_links": False,
+                    "unfurl_media": False,
+                },
+                ticket_id=ticket.id,
+                purpose="proposal",
+                priority=priority,
+            ),
+        )
+        auto_tag = result.tag if status is TicketStatus.AUTO_ROUTED else None
+        return self.store.record_proposal(proposal, status, outbox, auto_tag=auto_tag)
+
+    def _route_item(
+        self, ticket: Ticket, view: kit.TicketView, tag: str, how: str, priority: int
+    ) -> OutboxItem:
+        policy = self.policies.for_tag(tag)
+        channel = policy.route_channel if policy else self._triage_channel
+        return OutboxItem(
+            dedupe_key=_key("route", ticket.id),
+            method="chat.postMessage",
+            payload={
+                "channel": channel,
+                "text": kit.fallback_text(view, f"Routed to {tag}:"),
+                "blocks": kit.to_dicts(kit.route_message(view, tag, how, self._excerpt)),
+                "unfurl_links": False,
+                "unfurl_media": False,
+            },
+            ticket_id=ticket.id,
+            purpose="route",
+            priority=priority,
+        )
+
+    def _update_item(
+        self, ticket: Ticket, channel: str, ts: str, blocks: list, headline: str
+    ) -> OutboxItem:
+        view = self._ticket_view(ticket)
+        return OutboxItem(
+            dedupe_key=_key("update", ticket.id),
+            method="chat.update",
+            payload={
+                "channel": channel,
+                "ts": ts,
+                "text": kit.fallback_text(view, headline),
+                "blocks": kit.to_dicts(blocks),
+            },
+            ticket_id=ticket.id,
+            purpose="update",
+            priority=PRIORITY_UPDATE,
+        )
+
+    # --- clicks ----------------------------------------------------------------------------
+
+    def _already(self, ticket: Ticket | None, ticket_id: str) -> ClickOutcome:
+        if ticket is None:
+            return ClickOutcome(False, f"Ticket #{ticket_id} is not in the triage store.")
+        if ticket.status == TicketStatus.NEW:
+            return ClickOutcome(False, f"Ticket #{ticket.id} is still being classified.")
+        if ticket.status in (TicketStatus.ROUTED, TicketStatus.AUTO_ROUTED) and ticket.decided_at:
+            who = "the bot" if ticket.decided_by == "bot" else kit.mention(ticket.decided_by or "")
+            return ClickOutcome(
+                False,
+                f"Ticket #{ticket.id} was already routed to `{ticket.final_tag}` by {who} "
+                f"{kit.slack_date(ticket.decided_at)}. Nothing changed.",
+            )
+        if ticket.status == TicketStatus.HANDED_OFF and ticket.handed_off_at:
+            return ClickOutcome(
+                False,
+                f"Ticket #{ticket.id} was already handed to its owner "
+                f"{kit.slack_date(ticket.handed_off_at)}; claim it from the handoff message.",
+            )
+        if ticket.status == TicketStatus.CLAIMED and ticket.claimed_at:
+            return ClickOutcome(
+                False,
+                f"Ticket #{ticket.id} was already claimed by {kit.mention(ticket.claimed_by or '')} "
+                f"{kit.slack_date(ticket.claimed_at)}.",
+            )
+        return ClickOutcome(False, f"Ticket #{ticket.id} cannot take that action now.")
+
+    def _original_update(
+        self, ticket: Ticket, clicked: tuple[str, str], blocks: list, headline: str
+    ) -> list[OutboxItem]:
+        """Replace the clicked message, and the original proposal if it was another message."""
+        items = [self._update_item(ticket, clicked[0], clicked[1], blocks, headline)]
+        if ticket.message_ts and ticket.message_channel and ticket.message_ts != clicked[1]:
+            items.append(
+                self._update_item(
+                    ticket, ticket.message_channel, ticket.message_ts, blocks, headline
+                )
+            )
+        return items
+
+    def route_by_human(
+        self,
+        ticket_id: str,
+        user: str,
+        clicked: tuple[str, str],
+        tag: str | None = None,
+    ) -> ClickOutcome:
+        """Approve (tag=None) or reassign (tag given): one decision, however many clicks."""
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is None:
+            return self._already(None, ticket_id)
+        if tag is not None and self.policies.for_tag(tag) is None:
+            return ClickOutcome(False, f"`{tag}` is not a tag any policy covers.")
+        proposal = self.store.latest_proposal(ticket_id)
+        approve = tag is None
+        final = (ticket.proposed_tag if approve else tag) or ""
+        allowed = [TicketStatus.REVIEW, TicketStatus.HANDED_OFF, TicketStatus.CLAIMED]
+        if not approve:
+            allowed.append(TicketStatus.AUTO_ROUTED)
+        now = utcnow()
+        verb = "Approved" if approve else "Reassigned"
+        if not approve and ticket.status == TicketStatus.AUTO_ROUTED:
+            verb = "Corrected"
+        outcome = (
+            f":white_check_mark: *{verb}* as `{final}` by {kit.mention(user)} {kit.slack_date(now)}"
+        )
+        view = self._ticket_view(ticket)
+        message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
+        outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
+        outbox.append(
+            self._route_item(
+                ticket, view, final, f"{verb.lower()} by {kit.mention(user)}", PRIORITY_REVIEW
+            )
+        )
+        policy = self.policies.for_tag(final)
+        action = "approve" if approve else "reassign"
+        result = self.store.transition(
+            ticket_id,
+            allowed,
+            {
+                "status": TicketStatus.ROUTED.value,
+                "final_tag": final,
+                "policy": policy.name if policy else ticket.policy,
+                "decided_by": user,
+                "decided_at": now,
+            },
+            Decision(
+                ticket_id=ticket_id,
+                action=action,
+                tag=final,
+                proposed_tag=ticket.proposed_tag,
+                actor=user,
+                at=now,
+            ),
+            AuditEvent(
+                actor=user,
+                action=action,
+                ticket_id=ticket_id,
+                policy=policy.name if policy else None,
+                at=now,
+                detail={"tag": final, "proposed_tag": ticket.proposed_tag, "from": ticket.status},
+            ),
+            outbox,
+        )
+        return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
+
+    def hand_off(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
+        """ "Not sure": page the policy's owner with a Claim button."""
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is None:
+            return self._already(None, ticket_id)
+        policy = self._policy(ticket.policy)
+        owner = policy.owner if policy else self.policies.global_settings.owners[0]
+        now = utcnow()
+        view = self._ticket_view(ticket)
+        proposal = self.store.latest_proposal(ticket_id)
+        outcome = (
+            f":thinking_face: {kit.mention(user)} was not sure {kit.slack_date(now)}; "
+            f"handed to {kit.mention(owner)}" + (f" (owner of {policy.name})" if policy else "")
+        )
+        message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
+        reason = "; ".join(proposal.reasons[:3]) if proposal and proposal.reasons else ""
+        page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)
+        outbox = self._original_update(ticket, clicked, message, "Handed off:")
+        outbox.append(
+            OutboxItem(
+                dedupe_key=f"handoff:{ticket_id}:0",
+                method="chat.postMessage",
+                payload={
+                    "channel": self._triage_channel,
+                    "text": f"{kit.mention(owner)} ticket #{kit.escape_mrkdwn(ticket.id)} needs you",
+                    "blocks": kit.to_dicts(page),
+                },
+                ticket_id=ticket_id,
+                purpose="handoff",
+                priority=PRIORITY_URGENT,
+            )
+        )
+        result = self.store.transition(
+            ticket_id,
+            [TicketStatus.REVIEW],
+            {"status": TicketStatus.HANDED_OFF.value, "handed_off_at": now, "page_level": 0},
+            Decision(
+                ticket_id=ticket_id,
+                action="not_sure",
+                proposed_tag=ticket.proposed_tag,
+                actor=user,
+                at=now,
+            ),
+            AuditEvent(
+                actor=user,
+                action="not_sure",
+                ticket_id=ticket_id,
+                policy=ticket.policy,
+                at=now,
+                detail={"handed_to": owner},
+            ),
+            outbox,
+        )
+        return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
+
+    def claim(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
+        """Take a handed-off ticket; the claimer then decides with Approve or Reassign."""
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is None:
+            return self._already(None, ticket_id)
+        now = utcnow()
+        view = self._ticket_view(ticket)
+        message = kit.claimed_message(view, user, now, self.policies.tags, self._excerpt)
+        outbox = [self._update_item(ticket, clicked[0], clicked[1], message, "Claimed:")]
+        result = self.store.transition(
+            ticket_id,
+            [TicketStatus.HANDED_OFF],
+            {"status": TicketStatus.CLAIMED.value, "claimed_by": user, "claimed_at": now},
+            Decision(ticket_id=ticket_id, action="claim", actor=user, at=now),
+            AuditEvent(
+                actor=user, action="claim", ticket_id=ticket_id, policy=ticket.policy, at=now
+            ),
+            outbox,
+        )
+        return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
+
+    # --- reporting -------------------------------------------------------------------------
+
+    def waiting(self) -> list[tuple[Ticket, datetime]]:
+        """Tickets waiting for a human, oldest first, with the time they started waiting."""
+        rows: list[tuple[Ticket, datetime]] = []
+        for status in (TicketStatus.REVIEW, TicketStatus.HANDED_OFF, TicketStatus.CLAIMED):
+            for ticket in self.store.tickets_with_status(status, limit=1000):
+                since = ticket.handed_off_at or ticket.received_at
+                rows.append((ticket, since))
+        return sorted(rows, key=lambda item: item[1])

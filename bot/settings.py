@@ -1,0 +1,96 @@
+"""One settings object for the whole bot, read from the environment and `.env`.
+
+Names match ../shared/interfaces.md; operators script against them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class MissingSettingError(RuntimeError):
+    """A setting that the chosen command needs is not set."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"{name} is not set: {why}. Set it in the environment or in .env.")
+        self.name = name
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Field names are the upper-cased environment names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    triage_channel: str | None = None
+    digest_channel: str | None = None
+    digest_time: str = "09:00"
+    timezone: str = "UTC"
+    database_url: str = "sqlite:///triage.db"
+    policies_dir: Path = Path("policies")
+    classifier: str = "local"
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    intake_secret: str | None = None
+    source_database_url: str | None = None
+    source_query: str | None = None
+
+    port: int = 3000
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024 * 1024)
+    body_excerpt_chars: int = Field(default=1500, ge=100, le=2800)
+    worker_poll_seconds: float = Field(default=2.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("digest_time")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        if not _TIME.match(value):
+            raise ValueError("DIGEST_TIME must look like HH:MM (24-hour clock)")
+        return value
+
+    @field_validator("classifier")
+    @classmethod
+    def _check_classifier(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"local", "openai"}:
+            raise ValueError("CLASSIFIER must be 'local' or 'openai'")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is on exactly when an app-level token is configured."""
+        return bool(self.slack_app_token)
+
+    @property
+    def effective_digest_channel(self) -> str | None:
+        return self.digest_channel or self.triage_channel
+
+    def require(self, *names: str, why: str) -> None:
+        """Stop with one clear line when a setting needed by this command is missing."""
+        for name in names:
+            if not getattr(self, name.lower()):
+                raise MissingSettingError(name.upper(), why)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings(...)` instead."""
+    return Settings()

@@ -1,0 +1,446 @@
+"""The bot's durable store: tickets, proposals, decisions, the audit log, the outbox, pauses.
+
+All methods are synchronous (sqlmodel); async callers run them with asyncio.to_thread.
+Every state change that must not be lost is one transaction together with its audit
+row and the Slack calls it causes (transactional outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.models import (
+    AuditEvent,
+    Decision,
+    OutboxMessage,
+    OutboxStatus,
+    Pause,
+    Proposal,
+    SeenEvent,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from bot.tickets import TicketIn
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A Slack Web API call to make once the transaction that caused it commits."""
+
+    dedupe_key: str
+    method: str
+    payload: dict[str, Any]
+    ticket_id: str | None = None
+    purpose: str = ""
+    priority: int = 50
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    new_ids: list[str]
+    duplicate_ids: list[str]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of a conditional state change on a ticket."""
+
+    applied: bool
+    ticket: Ticket | None
+
+
+class Store:
+    """Repository over the engine. One instance per process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- health -----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    # --- tickets ----------------------------------------------------------------------------
+
+    def _insert_new(self, session: Session, rows: list[dict[str, Any]]) -> list[str]:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING id: the ids this call really created."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            stmt = (
+                postgresql.insert(Ticket).values(rows).on_conflict_do_nothing(index_elements=["id"])
+            )
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(Ticket).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        else:
+            raise RuntimeError(
+                f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
+            )
+        return [row[0] for row in session.execute(stmt.returning(Ticket.id))]  # type: ignore[arg-type]
+
+    def add_tickets(
+        self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
+    ) -> IntakeResult:
+        """Store tickets not seen before; a known id is skipped, never stored twice."""
+        unique: dict[str, TicketIn] = {}
+        for ticket in tickets:
+            unique.setdefault(ticket.id, ticket)
+        if not unique:
+            return IntakeResult([], [])
+        now = utcnow()
+        rows = [
+            {
+                "id": t.id,
+                "subject": t.subject,
+                "body": t.body,
+                "requester": t.requester,
+                "created_at": t.created_at,
+                "received_at": now,
+                "source": source,
+                "status": TicketStatus.NEW.value,
+                "page_level": 0,
+            }
+            for t in unique.values()
+        ]
+        with self.session() as session:
+            created = set(self._insert_new(session, rows))
+            for ticket_id in unique:
+                if ticket_id in created:
+                    session.add(
+                        AuditEvent(
+                            actor=actor,
+                            action="ticket_received",
+                            ticket_id=ticket_id,
+                            detail={"source": source},
+                        )
+                    )
+            session.commit()
+        fresh = [i for i in unique if i in created]
+        duplicates = [i for i in unique if i not in created]
+        return IntakeResult(new_ids=fresh, duplicate_ids=duplicates)
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        with self.session() as session:
+            return session.get(Ticket, ticket_id)
+
+    def tickets_with_status(self, status: TicketStatus, limit: int = 100) -> list[Ticket]:
+        with self.session() as session:
+            rows = session.exec(
+                select(Ticket)
+                .where(Ticket.status == status.value)
+                .order_by(Ticket.received_at, Ticket.id)  # type: ignore[arg-type]
+                .limit(limit)
+            ).all()
+            return list(rows)
+
+    def count_tickets(self) -> int:
+        with self.session() as session:
+            return int(session.exec(select(func.count()).select_from(Ticket)).one())
+
+    def latest_proposal(self, ticket_id: str) -> Proposal | None:
+        with self.session() as session:
+            return session.exec(
+                select(Proposal)
+                .where(Proposal.ticket_id == ticket_id)
+                .order_by(Proposal.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
+
+    def decisions(self, ticket_id: str) -> list[Decision]:
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(Decision).where(Decision.ticket_id == ticket_id).order_by(Decision.id)  # type: ignore[arg-type]
+                ).all()
+            )
+
+    # --- proposals and decisions --------------------------------------------------------------
+
+    def record_proposal(
+        self,
+        proposal: Proposal,
+        new_status: TicketStatus,
+        outbox: Iterable[OutboxItem],
+        auto_tag: str | None = None,
+    ) -> bool:
+        """Store a proposal, move the ticket out of `new`, queue its Slack posts; once only."""
+        with self.session() as session:
+            values: dict[str, Any] = {
+                "status": new_status.value,
+                "proposed_tag": proposal.tag,
+                "policy": proposal.policy,
+            }
+            if auto_tag is not None:
+                values.update(final_tag=auto_tag, decided_by="bot", decided_at=utcnow())
+            claimed = session.exec(  # type: ignore[call-overload]
+                update(Ticket)
+                .where(Ticket.id == proposal.ticket_id, Ticket.status == TicketStatus.NEW.value)  # type: ignore[arg-type]
+                .values(**values)
+            )
+            if claimed.rowcount != 1:
+                session.rollback()
+                return False
+            session.add(proposal)
+            session.add(
+                AuditEvent(
+                    actor="bot",
+                    action="proposed",
+                    ticket_id=proposal.ticket_id,
+                    policy=proposal.policy,
+                    detail={
+                        "tag": proposal.tag,
+                        "confidence": proposal.confidence,
+                        "sentiment": proposal.sentiment,
+                        "decision": proposal.decision,
+                        "reasons": proposal.reasons,
+                        "guardrails": proposal.guardrails,
+                        "model_version": proposal.model_version,
+                    },
+                )
+            )
+            if auto_tag is not None:
+                session.add(
+                    Decision(
+                        ticket_id=proposal.ticket_id,
+                        action="auto",
+                        tag=auto_tag,
+                        proposed_tag=proposal.tag,
+                        actor="bot",
+                    )
+                )
+            self._enqueue(session, outbox)
+            session.commit()
+            return True
+
+    def transition(
+        self,
+        ticket_id: str,
+        allowed_from: Iterable[TicketStatus],
+        values: dict[str, Any],
+        decision: Decision | None,
+        audit: AuditEvent,
+        outbox: Iterable[OutboxItem] = (),
+    ) -> Transition:
+        """Change a ticket only if it is still in an allowed status: one click, one decision."""
+        with self.session() as session:
+            result = session.exec(  # type: ignore[call-overload]
+                update(Ticket)
+                .where(
+                    Ticket.id == ticket_id,  # type: ignore[arg-type]
+                    Ticket.status.in_([s.value for s in allowed_from]),  # type: ignore[attr-defined]
+                )
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                session.rollback()
+                return Transition(applied=False, ticket=session.get(Ticket, ticket_id))
+            if decision is not None:
+                session.add(decision)
+            session.add(audit)
+            self._enqueue(session, outbox)
+            session.commit()
+            return Transition(applied=True, ticket=session.get(Ticket, ticket_id))
+
+    # --- audit ------------------------------------------------------------------------------
+
+    def audit(self, event: AuditEvent, outbox: Iterable[OutboxItem] = ()) -> None:
+        with self.session() as session:
+            session.add(event)
+            self._enqueue(session, outbox)
+            session.commit()
+
+    def audit_events(
+        self, ticket_id: str | None = None, since: datetime | None = None
+    ) -> list[AuditEvent]:
+        with self.session() as session:
+            query = select(AuditEvent)
+            if ticket_id is not None:
+                query = query.where(AuditEvent.ticket_id == ticket_id)
+            if since is not None:
+                query = query.where(AuditEvent.at >= since)
+            return list(session.exec(query.order_by(AuditEvent.id)).all())  # type: ignore[arg-type]
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _enqueue(session: Session, items: Iterable[OutboxItem]) -> None:
+        for item in items:
+            session.add(
+                OutboxMessage(
+                    dedupe_key=item.dedupe_key,
+                    method=item.method,
+                    payload=item.payload,
+                    ticket_id=item.ticket_id,
+                    purpose=item.purpose,
+                    priority=item.priority,
+                )
+            )
+
+    def enqueue(self, items: Iterable[OutboxItem]) -> int:
+        """Queue Slack calls outside a state change; a repeated dedupe_key is skipped."""
+        added = 0
+        for item in items:
+            with self.session() as session:
+                self._enqueue(session, [item])
+                try:
+                    session.commit()
+                    added += 1
+                except IntegrityError:
+                    session.rollback()
+        return added
+
+    def claim_outbox(self, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Take due messages, most urgent first, and lease them so no other process sends them."""
+        now = utcnow()
+        with self.session() as session:
+            rows = list(
+                session.exec(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.PENDING.value,
+                        OutboxMessage.next_attempt_at <= now,
+                    )
+                    .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).all()
+            )
+            for row in rows:
+                row.next_attempt_at = now + lease
+                row.attempts += 1
+                session.add(row)
+            session.commit()
+            return rows
+
+    def outbox_sent(self, message_id: int, channel: str | None, ts: str | None) -> None:
+        with self.session() as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None:
+                return
+            row.status = OutboxStatus.SENT.value
+            row.sent_at = utcnow()
+            row.result_channel = channel
+            row.result_ts = ts
+            row.last_error = None
+            session.add(row)
+            if row.ticket_id and row.purpose == "proposal" and ts:
+                ticket = session.get(Ticket, row.ticket_id)
+                if ticket is not None:
+                    ticket.message_channel = channel
+                    ticket.message_ts = ts
+                    session.add(ticket)
+            session.commit()
+
+    def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
+        with self.session() as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None:
+                return
+            row.last_error = error[:500]
+            row.next_attempt_at = utcnow() + delay
+            session.add(row)
+            session.commit()
+
+    def outbox_failed(self, message_id: int, error: str) -> None:
+        with self.session() as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None:
+                return
+            row.status = OutboxStatus.FAILED.value
+            row.last_error = error[:500]
+            session.add(row)
+            session.add(
+                AuditEvent(
+                    actor="bot",
+                    action="slack_call_failed",
+                    ticket_id=row.ticket_id,
+                    detail={"method": row.method, "purpose": row.purpose, "error": error[:200]},
+                )
+            )
+            session.commit()
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.session() as session:
+            rows = session.exec(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+            return {status: int(count) for status, count in rows}
+
+    def next_outbox_due(self) -> datetime | None:
+        with self.session() as session:
+            return session.exec(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value
+                )
+            ).one()
+
+    def outbox_messages(self, ticket_id: str | None = None) -> list[OutboxMessage]:
+        with self.session() as session:
+            query = select(OutboxMessage)
+            if ticket_id is not None:
+                query = query.where(OutboxMessage.ticket_id == ticket_id)
+            return list(session.exec(query.order_by(OutboxMessage.id)).all())  # type: ignore[arg-type]
+
+    # --- pauses -----------------------------------------------------------------------------
+
+    def active_pauses(self) -> list[Pause]:
+        now = utcnow()
+        with self.session() as session:
+            rows = session.exec(select(Pause).order_by(Pause.policy)).all()  # type: ignore[arg-type]
+            return [p for p in rows if p.until is None or p.until > now]
+
+    def active_pauses_including_expired(self) -> list[Pause]:
+        with self.session() as session:
+            return list(session.exec(select(Pause).order_by(Pause.policy)).all())  # type: ignore[arg-type]
+
+    def paused_names(self) -> set[str]:
+        return {p.policy for p in self.active_pauses()}
+
+    def set_pause(self, pause: Pause, audit: AuditEvent, outbox: Iterable[OutboxItem] = ()) -> None:
+        with self.session() as session:
+            existing = session.get(Pause, pause.policy)
+            if existing is not None:
+                session.delete(existing)
+                session.flush()
+            session.add(pause)
+            session.add(audit)
+            self._enqueue(session, outbox)
+            session.commit()
+
+    def clear_pause(
+        self, policy: str, audit: AuditEvent, outbox: Iterable[OutboxItem] = ()
+    ) -> Pause | None:
+        with self.session() as session:
+            existing = session.get(Pause, policy)
+            if existing is None:
+                return None
+            session.delete(existing)
+            session.add(audit)
+            self._enqueue(session, outbox)
+            session.commit()
+            return existing
+
+    # --- Slack event de-duplication -------------------------------------------------------------
+
+    def first_sighting(self, event_id: str) -> bool:
+        """True the first time an event id is seen; Slack's retries get False."""
+        with self.session() as session:
+            session.add(SeenEvent(event_id=event_id))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True

@@ -1,0 +1,38 @@
+"""Making user text safe and bounded for Slack mrkdwn."""
+
+from __future__ import annotations
+
+import re
+
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+TRUNCATION_MARKER = "… [truncated: {more} more characters]"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape &, < and > so ticket text cannot ping `<!channel>`, mention users or forge links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def bounded(text: str, limit: int) -> str:
+    """Text cut to `limit` characters with a visible marker saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    marker_room = len(TRUNCATION_MARKER) + 12
+    keep = max(0, limit - marker_room)
+    return text[:keep].rstrip() + TRUNCATION_MARKER.format(more=len(text) - keep)
+
+
+def safe_mrkdwn(text: str, limit: int) -> str:
+    """Escaped and bounded: the only way user text should reach a mrkdwn field."""
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    marker_room = len(TRUNCATION_MARKER) + 12
+    cut = _PARTIAL_ENTITY.sub("", escaped[: max(0, limit - marker_room)]).rstrip()
+    hidden = len(text) - len(cut.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    return cut + TRUNCATION_MARKER.format(more=max(hidden, 1))
+
+
+def plain_bounded(text: str, limit: int) -> str:
+    """For plain_text fields (headers, options): no escaping needed, only bounds and no newlines."""
+    return bounded(" ".join(text.split()), limit) or "(no subject)"

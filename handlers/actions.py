@@ -1,0 +1,111 @@
+"""Button and select clicks on triage messages.
+
+Each click: ack → load → change state → rebuild → chat.update (queued in the outbox).
+Errors and no-op clicks are answered to the clicker only (ephemeral).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.blocks import HANDOFF_BLOCK_PREFIX, TRIAGE_BLOCK_PREFIX, ActionId
+from bot.service import ClickOutcome, TriageService
+from handlers.context import runtime_of
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[TriageService, str, str, tuple[str, str], dict[str, Any]], ClickOutcome]
+
+
+def ticket_id_of(action: dict[str, Any]) -> str | None:
+    """The ticket a control belongs to, from its block_id (`triage:<id>` / `handoff:<id>`)."""
+    block_id = str(action.get("block_id") or "")
+    for prefix in (TRIAGE_BLOCK_PREFIX, HANDOFF_BLOCK_PREFIX):
+        if block_id.startswith(prefix):
+            return block_id[len(prefix) :] or None
+    value = action.get("value")
+    return str(value) if value else None
+
+
+def clicked_message(body: dict[str, Any]) -> tuple[str, str]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts") or ""
+    return channel, ts
+
+
+async def _handle(
+    body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond, step: Step
+) -> None:
+    """Run one click after it was acknowledged; never raises (Bolt would drop the ack)."""
+    runtime = runtime_of(context)
+    action = (body.get("actions") or [{}])[0]
+    user = (body.get("user") or {}).get("id", "")
+    ticket_id = ticket_id_of(action)
+    try:
+        if not ticket_id or not user:
+            await respond(
+                text="That control is not attached to a ticket.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        outcome = await asyncio.to_thread(
+            step, runtime.service, ticket_id, user, clicked_message(body), action
+        )
+        if outcome.applied:
+            runtime.worker.kick()
+        elif outcome.message:
+            await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.exception("click %s on ticket %s failed", action.get("action_id"), ticket_id)
+        try:
+            await respond(
+                text="Sorry, that click could not be recorded. Nothing changed; please try again.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception:
+            log.exception("could not tell the clicker about the failure")
+
+
+def _approve(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:
+    return service.route_by_human(ticket_id, user, clicked)
+
+
+def _reassign(service: TriageService, ticket_id: str, user: str, clicked, action) -> ClickOutcome:
+    tag = ((action.get("selected_option") or {}).get("value")) or ""
+    if not tag:
+        return ClickOutcome(False, "Pick a tag to reassign to.")
+    return service.route_by_human(ticket_id, user, clicked, tag=tag)
+
+
+def _not_sure(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:
+    return service.hand_off(ticket_id, user, clicked)
+
+
+def _claim(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:
+    return service.claim(ticket_id, user, clicked)
+
+
+def _listener(step: Step):
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        await _handle(body, context, respond, step)
+
+    listener.__name__ = f"on_{step.__name__.strip('_')}"
+    return listener
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ActionId.APPROVE.value)(_listener(_approve))
+    app.action(ActionId.REASSIGN.value)(_listener(_reassign))
+    app.action(ActionId.NOT_SURE.value)(_listener(_not_sure))
+    app.action(ActionId.CLAIM.value)(_listener(_claim))

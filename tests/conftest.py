@@ -1,0 +1,169 @@
+"""Shared fixtures: real databases (SQLite files, PostgreSQL when TEST_DATABASE_URL is set),
+a local Slack Web API server, and the real bot on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import Runtime, build_runtime, running
+from bot.db import upgrade
+from bot.intake.webhook import sign
+from bot.settings import Settings
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import block_action, signed_headers, slash_command
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "test-signing-secret"
+INTAKE_SECRET = "test-intake-secret"
+TRIAGE_CHANNEL = "C0TRIAGE"
+GLOBAL_OWNER = "U0SUPPLEAD"
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database: a SQLite file, and PostgreSQL when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'triage.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = _postgres_url()
+    if not base:
+        pytest.skip(
+            "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    url = f"{base}{separator}options=-csearch_path%3D{schema}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def policies_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled policies that a test may edit."""
+    target = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", target)
+    return target
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings that ignore the developer's environment and .env."""
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_app_token": None,
+        "triage_channel": TRIAGE_CHANNEL,
+        "intake_secret": INTAKE_SECRET,
+        "classifier": "local",
+        "worker_poll_seconds": 0.2,
+        "source_database_url": None,
+        "source_query": None,
+        "openai_api_key": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    server = await FakeSlack().start()
+    yield server
+    await server.stop()
+
+
+@dataclass
+class BotUnderTest:
+    """The running bot plus helpers that talk to it the way Slack and senders do."""
+
+    runtime: Runtime
+    base_url: str
+    slack: FakeSlack
+    http: aiohttp.ClientSession
+
+    async def post_tickets(
+        self, payload: Any, *, secret: str = INTAKE_SECRET, raw: bytes | None = None
+    ) -> aiohttp.ClientResponse:
+        body = raw if raw is not None else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "X-Triage-Signature": sign(secret, body)}
+        return await self.http.post(f"{self.base_url}/tickets", data=body, headers=headers)
+
+    async def slack_post(
+        self, body: str, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
+        return await self.http.post(
+            f"{self.base_url}/slack/events",
+            data=body.encode(),
+            headers=headers if headers is not None else signed_headers(SIGNING_SECRET, body),
+        )
+
+    async def command(self, command: str, text: str, user: str) -> aiohttp.ClientResponse:
+        return await self.slack_post(slash_command(command, text, user, self.slack.response_url))
+
+    async def click(
+        self,
+        action_id: str,
+        ticket_id: str,
+        user: str,
+        message_ts: str,
+        *,
+        selected: str | None = None,
+        block_prefix: str = "triage:",
+        channel: str = TRIAGE_CHANNEL,
+    ) -> aiohttp.ClientResponse:
+        body = block_action(
+            action_id=action_id,
+            block_id=f"{block_prefix}{ticket_id}",
+            user_id=user,
+            channel=channel,
+            message_ts=message_ts,
+            response_url=self.slack.response_url,
+            value=None if selected else ticket_id,
+            selected=selected,
+        )
+        return await self.slack_post(body)
+
+    def posts_to(self, channel: str) -> list[Any]:
+        return [c for c in self.slack.of("chat.postMessage") if c.params.get("channel") == channel]
+
+    def proposal_for(self, ticket_id: str) -> Any:
+        for call in self.posts_to(TRIAGE_CHANNEL):
+            for block in call.params.get("blocks", []):
+                if block.get("block_id") == f"triage:{ticket_id}":
+                    return call
+        return None
+
+
+@pytest.fixture
+async def bot(
+    database_url: str, fake_slack: FakeSlack, policies_dir: Path
+) -> AsyncIterator[BotUnderTest]:
+    settings = make_settings(
+        database_url=database_url, slack_api_url=fake_slack.api_url, policies_dir=policies_dir
+    )
+    runtime = build_runtime(settings)
+    async with running(runtime, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
+        yield BotUnderTest(runtime, f"http://127.0.0.1:{port}", fake_slack, http)
