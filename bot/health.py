@@ -1,14 +1,21 @@
-"""`GET /healthz`: the truth about the store, pauses and Slack delivery."""
+"""`GET /healthz`: the truth about the store, pauses, Slack delivery and other parts.
+
+Parts add themselves to HEALTH_CHECKS: a function (runtime) -> (key, value, healthy).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 if TYPE_CHECKING:
     from bot.app import Runtime
+
+HealthCheck = Callable[["Runtime"], tuple[str, Any, bool]]
+HEALTH_CHECKS: list[HealthCheck] = []
 
 
 def _report(runtime: Runtime) -> tuple[int, dict[str, Any]]:
@@ -29,6 +36,12 @@ def _report(runtime: Runtime) -> tuple[int, dict[str, Any]]:
     except Exception as exc:  # the report must say what is wrong, not crash
         report["database"] = f"error: {type(exc).__name__}"
         return 503, report
+    for check in HEALTH_CHECKS:
+        try:
+            key, value, _healthy = check(runtime)
+        except Exception as exc:
+            key, value = check.__name__, f"error: {type(exc).__name__}"
+        report[key] = value
     return 200, report
 
 
@@ -38,3 +51,5 @@ def make_handler(runtime: Runtime):
         return web.json_response(report, status=status)
 
     return healthz
+
+

@@ -1,10 +1,15 @@
-"""Scheduled jobs inside `serve` (APScheduler): timed pause expiry, and later digest,
-handoff watchdog and source polling."""
+"""Scheduled jobs inside `serve` (APScheduler).
+
+Each job module exposes `register_jobs(scheduler, runtime)`; JOB_MODULES lists them.
+Jobs that must run once per tick across several bot processes claim the tick with
+`runtime.store.claim_run(key)` first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,8 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone=runtime.settings.timezone)
+def register_pause_expiry(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """Timed pauses (`/triage-pause billing 2h`) resume by themselves, announced."""
 
     async def expire_pauses() -> None:
         try:
@@ -29,4 +34,13 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             runtime.worker.kick()
 
     scheduler.add_job(expire_pauses, "interval", seconds=30, id="expire_pauses", max_instances=1)
+
+
+JOB_REGISTRARS: list[Callable[[AsyncIOScheduler, Runtime], None]] = [register_pause_expiry]
+
+
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=runtime.settings.timezone)
+    for register in JOB_REGISTRARS:
+        register(scheduler, runtime)
     return scheduler

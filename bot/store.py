@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bot.models import (
     AuditEvent,
     Decision,
+    JobRun,
     OutboxMessage,
     OutboxStatus,
     Pause,
@@ -431,6 +432,35 @@ class Store:
             self._enqueue(session, outbox)
             session.commit()
             return existing
+
+    # --- once-per-tick jobs across processes ----------------------------------------------------
+
+    def claim_run(self, run_key: str, owner: str = "") -> bool:
+        """True for exactly one caller per run key (e.g. `digest:2026-11-27`), across processes."""
+        with self.session() as session:
+            session.add(JobRun(run_key=run_key, owner=owner[:128]))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    def finish_run(self, run_key: str) -> None:
+        with self.session() as session:
+            row = session.get(JobRun, run_key)
+            if row is not None:
+                row.finished_at = utcnow()
+                session.add(row)
+                session.commit()
+
+    def release_run(self, run_key: str) -> None:
+        """Forget a claimed run that failed, so a later tick can try it again."""
+        with self.session() as session:
+            row = session.get(JobRun, run_key)
+            if row is not None and row.finished_at is None:
+                session.delete(row)
+                session.commit()
 
     # --- Slack event de-duplication -------------------------------------------------------------
 
