@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -22,9 +23,16 @@ from bot.db import make_engine
 from bot.health import make_handler as make_health_handler
 from bot.intake.webhook import make_handler as make_intake_handler
 from bot.outbox import OutboxDispatcher
+from bot.pacing import ChannelPacer
 from bot.policies import PolicySet, require_policies
+from bot.reliability import (
+    bounded_requests,
+    keep_bodies_out_of_bolt_logs,
+    store_unavailable_is_503,
+)
 from bot.service import TriageService
 from bot.settings import Settings
+from bot.source.jobs import build_source
 from bot.store import Store
 from bot.worker import Worker
 from handlers import register_listeners
@@ -50,16 +58,20 @@ class Runtime:
     dispatcher: OutboxDispatcher
     worker: Worker
     bolt: AsyncApp
+    source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
 
     async def close(self) -> None:
         await self.worker.stop()
         with contextlib.suppress(Exception):
             await self.client.session.close() if self.client.session else None
+        if self.source is not None:
+            self.source.close()
         self.engine.dispose()
 
 
 def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     """The Bolt app; request signatures are verified in HTTP mode."""
+    keep_bodies_out_of_bolt_logs()
     return AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
@@ -95,15 +107,24 @@ def _install_middleware(app: AsyncApp, runtime: Runtime) -> None:
 
 def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> Runtime:
     """Wire the bot from settings. Raises PolicyError on invalid policies."""
-    classifier = load_classifier(settings.classifier)
-    policies = require_policies(settings.policies_dir, list(classifier.tags))
     engine = make_engine(settings.database_url)
+    classifier = load_classifier(settings.classifier, settings=settings, engine=engine)
+    policies = require_policies(settings.policies_dir, list(classifier.tags))
     store = Store(engine)
     service = TriageService(settings, store, classifier, policies)
     client = client or AsyncWebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=int(max(1, settings.slack_timeout_seconds)),
     )
-    dispatcher = OutboxDispatcher(store, client)
+    dispatcher = OutboxDispatcher(
+        store,
+        client,
+        batch=settings.outbox_batch,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        pacer=ChannelPacer(settings.slack_channel_rate, settings.slack_channel_burst),
+        max_backoff=settings.outbox_max_backoff_seconds,
+    )
     worker = Worker(service, dispatcher, settings.worker_poll_seconds)
     bolt = build_bolt_app(settings, client)
     runtime = Runtime(
@@ -118,6 +139,7 @@ def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> R
         dispatcher=dispatcher,
         worker=worker,
         bolt=bolt,
+        source=build_source(settings, store, service),
     )
     _install_middleware(bolt, runtime)
     register_listeners(bolt)
@@ -126,7 +148,13 @@ def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> R
 
 def build_web_app(runtime: Runtime) -> web.Application:
     """aiohttp routes: Slack requests, the intake webhook, and the health check."""
-    app = web.Application(client_max_size=runtime.settings.max_body_bytes)
+    app = web.Application(
+        client_max_size=runtime.settings.max_body_bytes,
+        middlewares=[
+            bounded_requests(runtime.settings.max_concurrent_requests),
+            store_unavailable_is_503,
+        ],
+    )
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)

@@ -86,10 +86,18 @@ def _user_text(ticket: TicketView, text: str) -> str:
     return redact(text) if ticket.redact_pii else text
 
 
+def _excerpt(ticket: TicketView, limit: int) -> str:
+    """Escaped, redacted, bounded body. Only the part that can be shown is processed,
+    so the work is bounded whatever the ticket's size."""
+    body = ticket.body.strip()
+    if not body:
+        return "_(empty)_"
+    return safe_mrkdwn(_user_text(ticket, body[:limit]), limit, total=len(body))
+
+
 def ticket_blocks(ticket: TicketView, excerpt_chars: int) -> list[Block]:
     """Header, requester and a bounded, escaped excerpt of the body."""
-    subject = _user_text(ticket, ticket.subject)
-    body = _user_text(ticket, ticket.body).strip()
+    subject = _user_text(ticket, ticket.subject[: HEADER_LIMIT * 2])
     header = plain_bounded(f"#{ticket.id}: {subject or '(no subject)'}", HEADER_LIMIT)
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=header, emoji=False))]
     requester = _user_text(ticket, ticket.requester)
@@ -97,7 +105,7 @@ def ticket_blocks(ticket: TicketView, excerpt_chars: int) -> list[Block]:
         blocks.append(
             ContextBlock(elements=[MarkdownTextObject(text=f"From {safe_mrkdwn(requester, 500)}")])
         )
-    excerpt = safe_mrkdwn(body, min(excerpt_chars, SECTION_LIMIT - 50)) if body else "_(empty)_"
+    excerpt = _excerpt(ticket, min(excerpt_chars, SECTION_LIMIT - 50))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=excerpt)))
     return blocks
 
@@ -265,5 +273,5 @@ def to_dicts(blocks: list[Block]) -> list[dict]:
 
 def fallback_text(ticket: TicketView, headline: str) -> str:
     """The notification text: escaped, bounded, no pings."""
-    subject = _user_text(ticket, ticket.subject)
+    subject = _user_text(ticket, ticket.subject[: HEADER_LIMIT * 2])
     return safe_mrkdwn(f"{headline} #{ticket.id}: {subject}", MESSAGE_TEXT_LIMIT)

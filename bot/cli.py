@@ -8,11 +8,19 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.commands import check_policies, classify, db, serve
+from bot.classifier.base import ModelFileError
+from bot.commands import audit as audit_command
+from bot.commands import check_policies, classify, db, ingest, serve, train
+from bot.commands import digest as digest_command
+from bot.commands import eval as eval_command
 from bot.commands.common import CommandError
 from bot.settings import MissingSettingError, Settings
 
 COMMANDS = [serve, classify, check_policies, db]
+COMMANDS.append(digest_command)  # daily digest (issue 5)
+COMMANDS.append(ingest)  # helpdesk database source (issue 4)
+COMMANDS.extend([train, eval_command])  # local classifier (issue 3)
+COMMANDS.append(audit_command)  # the audit trail (issue 6)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except MissingSettingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModelFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code

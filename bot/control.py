@@ -1,4 +1,9 @@
-"""The kill switch: pause, resume and status, with owners checked and every change announced."""
+"""The kill switch: pause, resume, mode and status, with owners checked and every change announced.
+
+Pauses and modes live in the store, so every bot process sees the same switch and it
+survives restarts. Each change, its audit row and its announcement in TRIAGE_CHANNEL
+are one transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
+from sqlmodel import col
+
 from bot import blocks as kit
 from bot.models import AuditEvent, Pause, utcnow
+from bot.ownership.mode_control import ModeControl, describe
 from bot.policies import ALL, PolicySet
 from bot.service import TriageService
 from bot.store import OutboxItem, Store
+from bot.watchdog import describe_waiting
 
 _DURATION = re.compile(r"^(\d{1,4})([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -26,8 +36,9 @@ class ControlAnswer:
 
 
 def parse_duration(token: str) -> timedelta | None:
+    """`30m`, `2h`, `1d` → a timedelta; anything else (and zero) → None."""
     match = _DURATION.match(token.lower())
-    if not match:
+    if not match or int(match.group(1)) == 0:
         return None
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
@@ -39,6 +50,16 @@ class Control:
         self.service = service
         self.store: Store = service.store
         self.policies: PolicySet = service.policies
+        self.modes = ModeControl(
+            self.policies,
+            service.modes,
+            self._announce,
+            lambda user, verb, target: self._refusal(user, verb, target).text,
+        )
+
+    def announce(self, text: str) -> OutboxItem:
+        """An announcement for TRIAGE_CHANNEL, to queue with the change it announces."""
+        return self._announce(text)
 
     def _announce(self, text: str) -> OutboxItem:
         return OutboxItem(
@@ -122,14 +143,45 @@ class Control:
             return self._refusal(user, "resume", target)
         now = now or utcnow()
         scope = "*all automation*" if target == ALL else f"policy `{target}`"
-        removed = self.store.clear_pause(
+        removed = self._lift(
             target,
             AuditEvent(actor=user, action="resume", policy=target, at=now),
-            [self._announce(f":arrow_forward: {kit.mention(user)} resumed {scope}.")],
+            self._announce(f":arrow_forward: {kit.mention(user)} resumed {scope}."),
         )
-        if removed is None:
-            return ControlAnswer(f"{scope.capitalize()} was not paused; nothing changed.", False)
+        if not removed:
+            still = ""
+            if target != ALL and ALL in self.store.paused_names():
+                still = " Everything (`all`) is paused, though; `/triage-resume all` lifts that."
+            return ControlAnswer(
+                f"{scope[0].upper()}{scope[1:]} was not paused; nothing changed.{still}", False
+            )
         return ControlAnswer(f"Resumed {scope}. Announced in the triage channel.", True)
+
+    def _lift(
+        self, policy: str, audit: AuditEvent, notice: OutboxItem, expired_by: datetime | None = None
+    ) -> bool:
+        """Delete a pause with its audit row and announcement; exactly one process wins.
+
+        With `expired_by`, only a timed pause whose time is up is lifted, so a pause set
+        again meanwhile (by another process) is left alone.
+        """
+        condition = [col(Pause.policy) == policy]
+        if expired_by is not None:
+            condition += [col(Pause.until).is_not(None), col(Pause.until) <= expired_by]
+        with self.store.session() as session:
+            result = session.exec(delete(Pause).where(*condition))  # type: ignore[call-overload]
+            if result.rowcount != 1:
+                session.rollback()
+                return False
+            session.add(audit)
+            Store._enqueue(session, [notice])
+            session.commit()
+        return True
+
+    def set_mode(self, user: str, text: str, now: datetime | None = None) -> ControlAnswer:
+        """`/triage-mode <policy> <shadow|suggest|auto|default> [override] [reason]`."""
+        answer = self.modes.handle(user, text, now)
+        return ControlAnswer(answer.text, answer.changed)
 
     def expire(self, now: datetime | None = None) -> list[str]:
         """Lift timed pauses whose time is up, announcing each; returns what resumed."""
@@ -138,23 +190,31 @@ class Control:
         for pause in self.store.active_pauses_including_expired():
             if pause.until is not None and pause.until <= now:
                 scope = "all automation" if pause.policy == ALL else f"policy `{pause.policy}`"
-                done = self.store.clear_pause(
+                done = self._lift(
                     pause.policy,
                     AuditEvent(
                         actor="bot",
                         action="auto_resume",
                         policy=pause.policy,
                         at=now,
-                        detail={"paused_by": pause.paused_by},
+                        detail={
+                            "paused_by": pause.paused_by,
+                            "paused_at": pause.paused_at.isoformat(),
+                            "reason": pause.reason,
+                        },
                     ),
-                    [self._announce(f":arrow_forward: The timed pause of {scope} ended; resumed.")],
+                    self._announce(
+                        f":arrow_forward: The timed pause of {scope} by "
+                        f"{kit.mention(pause.paused_by)} ended; resumed."
+                    ),
+                    expired_by=now,
                 )
-                if done is not None:
+                if done:
                     resumed.append(pause.policy)
         return resumed
 
     def status(self, now: datetime | None = None) -> str:
-        """`/triage-status`: pauses, each policy's owner/mode/threshold, and who is waiting."""
+        """`/triage-status`: pauses, each policy's owner/mode/threshold/precision, what waits."""
         now = now or utcnow()
         lines = ["*Triage status*"]
         pauses = self.store.active_pauses()
@@ -165,27 +225,27 @@ class Control:
                 why = f": {p.reason}" if p.reason else ""
                 lines.append(
                     f":double_vertical_bar: {scope} paused by {kit.mention(p.paused_by)} "
-                    f"{kit.slack_date(p.paused_at)}{until}{why}"
+                    f"since {kit.slack_date(p.paused_at)}{until}{why}"
                 )
         else:
             lines.append(":arrow_forward: Nothing is paused.")
         paused = {p.policy for p in pauses}
+        modes = self.service.modes.effective()
+        lines.append("*Policies*")
         for name, policy in sorted(self.policies.policies.items()):
-            state = "paused" if name in paused or ALL in paused else policy.mode.value
-            threshold = self.policies.threshold(policy)
+            state = ":double_vertical_bar: *paused*, " if name in paused or ALL in paused else ""
+            threshold = (
+                "calibrated"
+                if policy.threshold == "calibrated"
+                else f"{self.policies.threshold(policy):.2f}"
+            )
+            gate = self.service.modes.gate(name)
             lines.append(
-                f"• `{name}`: {state}, threshold {threshold:.2f}, owner "
-                f"{kit.mention(policy.owner)}"
+                f"• `{name}`: {state}mode {describe(modes[name])}; threshold {threshold}; "
+                f"owner {kit.mention(policy.owner)}"
                 + (f", backup {kit.mention(policy.backup)}" if policy.backup else "")
+                + f"\n      recent {gate.describe()}"
             )
-        waiting = self.service.waiting()
-        if waiting:
-            oldest = waiting[0]
-            minutes = int((now - oldest[1]).total_seconds() // 60)
-            lines.append(
-                f":hourglass: {len(waiting)} ticket(s) waiting for a human; the oldest, "
-                f"#{kit.escape_mrkdwn(oldest[0].id)}, for {minutes} min."
-            )
-        else:
-            lines.append(":white_check_mark: No ticket is waiting for a human.")
+        # What is still waiting, oldest first, with ages and page levels (bot.watchdog).
+        lines.extend(describe_waiting(self.service.waiting(), now))
         return "\n".join(lines)

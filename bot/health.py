@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.classifier.llm_health import llm_health
+from bot.outbox import delivery_health
+from bot.source.health import source_check
+
 if TYPE_CHECKING:
     from bot.app import Runtime
 
 HealthCheck = Callable[["Runtime"], tuple[str, Any, bool]]
 HEALTH_CHECKS: list[HealthCheck] = []
+HEALTH_CHECKS.append(delivery_health)  # Slack delivery state (issue 7)
+HEALTH_CHECKS.append(source_check)  # helpdesk database source (issue 4)
+HEALTH_CHECKS.append(llm_health)  # CLASSIFIER=openai: budget and last failure (issue 3)
 
 
 def _report(runtime: Runtime) -> tuple[int, dict[str, Any]]:
@@ -51,5 +58,3 @@ def make_handler(runtime: Runtime):
         return web.json_response(report, status=status)
 
     return healthz
-
-

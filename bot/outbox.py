@@ -1,27 +1,51 @@
-"""Delivers queued Slack Web API calls: retries, Retry-After, and never loses a proposal.
+"""Delivers queued Slack Web API calls: pacing, Retry-After, retries, and never losing a post.
 
-Guarantee: a call is in the store before it is sent and is marked sent only after
-Slack accepted it. A crash between Slack's answer and that mark can repeat that
-one call; nothing else is duplicated and nothing is lost.
+Guarantee (README "Reliability and scale"): every Slack call is written to the store in
+the same transaction as the state change that causes it, before it is sent, and is
+marked sent only after Slack accepted it. A call is retried until Slack accepts it (or,
+for non-essential calls, answers a permanent error). A crash between Slack's answer and
+that mark can repeat that one call: at most one call per channel is in flight per
+process. Nothing else is duplicated and nothing is lost.
+
+Several processes may run this at once: rows are claimed with `FOR UPDATE SKIP LOCKED`
+and a lease (`OUTBOX_LEASE_SECONDS`); a row whose process died is sent by another one
+when its lease runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, utcnow
+from bot.pacing import ChannelPacer
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-MAX_BACKOFF_SECONDS = 300
+MAX_BACKOFF_SECONDS = 60.0
+MAX_RETRY_AFTER_SECONDS = 3600.0
+# After a transport error or 5xx, wait this long (at most) before probing the channel again.
+FAILURE_COOLDOWN_SECONDS = 5.0
+# A pass keeps only the rows pacing lets out within this many seconds; the rest are
+# released so the next pass picks the most urgent rows again.
+PACING_HORIZON_SECONDS = 0.25
+# A pass stops after this long and gives back what it did not send: a post queued during
+# a pass waits at most about this long behind less urgent ones. Well under any lease.
+PASS_SECONDS = 0.5
+# Channels sent to concurrently by one process; each channel is sent to in order.
+CONCURRENT_CHANNELS = 8
 # Errors that retrying cannot fix for this call.
 PERMANENT_ERRORS = frozenset(
     {
@@ -42,74 +66,201 @@ PERMANENT_ERRORS = frozenset(
 # the channel or the token, and the ticket is delivered then.
 MUST_DELIVER = frozenset({"proposal", "handoff"})
 
+SENT, RETRY, FAILED, RATE_LIMITED = "sent", "retry", "failed", "rate_limited"
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 9)))
+
+def _backoff(attempts: int, cap: float = MAX_BACKOFF_SECONDS) -> timedelta:
+    return timedelta(seconds=min(cap, 2 ** min(max(attempts, 0), 12) / 2))
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    """Slack's Retry-After in seconds (1 when missing or unreadable)."""
+    headers = getattr(exc.response, "headers", None) or {}
+    raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = 1.0
+    return min(max(value, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _channel(row: OutboxMessage) -> str:
+    return str(row.payload.get("channel") or "")
 
 
 class OutboxDispatcher:
-    """Sends due outbox rows in priority order."""
+    """Sends due outbox rows, most urgent first, paced per channel."""
 
-    def __init__(self, store: Store, client: AsyncWebClient, batch: int = 50) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: AsyncWebClient,
+        batch: int = 50,
+        *,
+        lease: timedelta = LEASE,
+        pacer: ChannelPacer | None = None,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
+    ) -> None:
         self.store = store
         self.client = client
         self.batch = batch
+        self.lease = lease
+        self.pacer = pacer or ChannelPacer(rate=0, burst=1)
+        self.max_backoff = max_backoff
         self.last_error: str | None = None
+        self.failing_since: float | None = None  # time.time() of the first failure in a row
+        self.last_sent_at: float | None = None
+        self._limit = asyncio.Semaphore(CONCURRENT_CHANNELS)
+
+    # --- the loop ---------------------------------------------------------------------------
 
     async def drain(self) -> int:
-        """Send everything due now; returns how many calls Slack accepted."""
+        """Send everything that may be sent now; returns how many calls Slack accepted."""
         sent = 0
         while True:
-            rows = await asyncio.to_thread(self.store.claim_outbox, self.batch, LEASE)
+            waiting = {c for c, w in self.pacer.waiting().items() if w > PACING_HORIZON_SECONDS}
+            rows = await asyncio.to_thread(
+                self.store.claim_outbox, self.batch, self.lease, list(waiting)
+            )
             if not rows:
                 return sent
-            for index, row in enumerate(rows):
-                outcome = await self._send(row)
-                if outcome == "sent":
-                    sent += 1
-                elif outcome == "rate_limited":
-                    # Leave the rest of the batch to their lease; pick them up after the wait.
-                    for later in rows[index + 1 :]:
-                        await asyncio.to_thread(
-                            self.store.outbox_retry, later.id, "deferred", timedelta(0)
-                        )
-                    return sent
+            claimed_at = time.monotonic()
+            groups: dict[str, list[OutboxMessage]] = {}
+            for row in rows:
+                groups.setdefault(_channel(row), []).append(row)
+            counts = await asyncio.gather(
+                *(
+                    self._send_channel(channel, group, claimed_at)
+                    for channel, group in groups.items()
+                )
+            )
+            sent += sum(counts)
 
-    async def _send(self, row: OutboxMessage) -> str:
+    def next_wake(self) -> float | None:
+        """Seconds until a paced or held channel may be posted to again (None: none waits)."""
+        waits = [w - PACING_HORIZON_SECONDS for w in self.pacer.waiting().values()]
+        return max(0.0, min(waits)) if waits else None
+
+    async def _send_channel(
+        self, channel: str, rows: Sequence[OutboxMessage], claimed_at: float
+    ) -> int:
+        """Send one channel's rows in order, paced; stop at a 429 or a failure.
+
+        Rows that pacing would not let out within PACING_HORIZON_SECONDS go back to the
+        queue at once, and so does whatever is left after PASS_SECONDS, so a later, more
+        urgent post is not stuck behind them.
+        """
+        sent = 0
+        keep = self.pacer.sendable_within(channel, PACING_HORIZON_SECONDS)
+        if keep < len(rows):
+            await self._release(rows[keep:])
+            rows = rows[:keep]
+        async with self._limit:
+            for index, row in enumerate(rows):
+                wait = self.pacer.wait_for(channel)
+                budget = min(self.lease.total_seconds() / 2, PASS_SECONDS)
+                if wait > PACING_HORIZON_SECONDS or time.monotonic() + wait - claimed_at > budget:
+                    await self._release(rows[index:])
+                    break
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not self.pacer.try_take(channel):
+                    await self._release(rows[index:])
+                    break
+                outcome = await self._send(row, channel)
+                if outcome == SENT:
+                    sent += 1
+                elif outcome in (RETRY, RATE_LIMITED):
+                    await self._release(rows[index + 1 :])
+                    break
+        return sent
+
+    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+        ids = [row.id for row in rows if row.id is not None]
+        if ids:
+            await asyncio.to_thread(self.store.outbox_release, ids)
+
+    # --- one call ---------------------------------------------------------------------------
+
+    async def _send(self, row: OutboxMessage, channel: str) -> str:
         assert row.id is not None
         try:
             response = await self.client.api_call(row.method, json=row.payload)
         except SlackApiError as exc:
-            return await self._slack_error(row, exc)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            self.last_error = f"{type(exc).__name__}"
-            log.warning("slack %s unreachable (%s); will retry", row.method, type(exc).__name__)
-            await asyncio.to_thread(
-                self.store.outbox_retry, row.id, type(exc).__name__, _backoff(row.attempts)
-            )
-            return "retry"
-        data = response.data if isinstance(response.data, dict) else {}
-        channel = data.get("channel") or row.payload.get("channel")
-        await asyncio.to_thread(self.store.outbox_sent, row.id, channel, data.get("ts"))
-        self.last_error = None
-        return "sent"
+            return await self._slack_error(row, channel, exc)
+        except Exception as exc:  # timeouts, refused connections, garbage answers
+            return await self._transient(row, channel, type(exc).__name__)
+        data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
+        await asyncio.to_thread(
+            self.store.outbox_sent, row.id, data.get("channel") or channel or None, data.get("ts")
+        )
+        self._recovered()
+        return SENT
 
-    async def _slack_error(self, row: OutboxMessage, exc: SlackApiError) -> str:
+    def _recovered(self) -> None:
+        self.last_sent_at = time.time()
+        if self.failing_since is not None:
+            log.info("slack accepts calls again after %.0fs", time.time() - self.failing_since)
+        self.failing_since = None
+        self.last_error = None
+
+    async def _transient(self, row: OutboxMessage, channel: str, error: str) -> str:
         assert row.id is not None
-        status = getattr(exc.response, "status_code", 0)
+        self.last_error = error
+        if self.failing_since is None:
+            self.failing_since = time.time()
+        delay = _backoff(row.attempts, self.max_backoff)
+        self.pacer.hold(channel, min(delay.total_seconds(), FAILURE_COOLDOWN_SECONDS))
+        log.warning(
+            "slack %s failed (%s), attempt %d; retrying in %.1fs (outbox id %s)",
+            row.method,
+            error,
+            row.attempts,
+            delay.total_seconds(),
+            row.id,
+        )
+        await asyncio.to_thread(self.store.outbox_retry, row.id, error, delay)
+        return RETRY
+
+    async def _slack_error(self, row: OutboxMessage, channel: str, exc: SlackApiError) -> str:
+        assert row.id is not None
+        status = getattr(exc.response, "status_code", 0) or 0
         error = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
         if status == 429 or error == "ratelimited":
-            retry_after = int(exc.response.headers.get("Retry-After", "1") or 1)
-            log.info("slack rate limit on %s; waiting %ss", row.method, retry_after)
+            wait = _retry_after(exc)
+            self.pacer.hold(channel, wait)
+            log.info("slack rate limit on %s in %s; holding it %.1fs", row.method, channel, wait)
             await asyncio.to_thread(
-                self.store.outbox_retry, row.id, "ratelimited", timedelta(seconds=retry_after)
+                self.store.outbox_retry, row.id, "ratelimited", timedelta(seconds=wait)
             )
-            return "rate_limited"
-        self.last_error = error
+            return RATE_LIMITED
         if error in PERMANENT_ERRORS and row.purpose not in MUST_DELIVER:
+            self.last_error = error
             log.error("slack %s failed permanently: %s (outbox id %s)", row.method, error, row.id)
             await asyncio.to_thread(self.store.outbox_failed, row.id, error)
-            return "failed"
-        log.warning("slack %s failed: %s (status %s); will retry", row.method, error, status)
-        await asyncio.to_thread(self.store.outbox_retry, row.id, error, _backoff(row.attempts))
-        return "retry"
+            return FAILED
+        return await self._transient(row, channel, f"{error} (HTTP {status})")
+
+
+def delivery_health(runtime: Runtime) -> tuple[str, Any, bool]:
+    """/healthz `delivery`: is Slack accepting our calls, which channels are held, how stale."""
+    dispatcher = runtime.dispatcher
+    held = {c: round(w, 1) for c, w in dispatcher.pacer.held().items()}
+    oldest = runtime.store.oldest_pending_outbox()
+    age = round((utcnow() - oldest).total_seconds(), 1) if oldest is not None else 0.0
+    if dispatcher.failing_since is not None:
+        state = "retrying"
+    elif held:
+        state = "rate_limited"
+    else:
+        state = "ok"
+    report = {
+        "state": state,
+        "last_error": dispatcher.last_error,
+        "failing_for_seconds": (
+            round(time.time() - dispatcher.failing_since, 1) if dispatcher.failing_since else 0
+        ),
+        "held_channels": held,
+        "oldest_pending_seconds": age,
+    }
+    return "delivery", report, state != "retrying"

@@ -67,6 +67,27 @@ class GlobalSettings(BaseModel):
     target_precision: float = Field(default=0.97, gt=0.5, le=1.0)
     ambiguity_margin: float = Field(default=0.15, ge=0.0, lt=1.0)
     default_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+    # Tickets with fewer words than this go to review (`too_short`): thin text is thin evidence.
+    min_words: int = Field(default=8, ge=0, le=200)
+    # Languages (ISO 639-1, or a script: cyrillic, cjk, arabic, …) the bot may route alone;
+    # a ticket clearly in another goes to review (`unsupported_language`). [] turns it off.
+    languages: list[str] = Field(default_factory=lambda: ["en", "de", "es", "fr", "pt", "nl"])
+    # Launch gate (bot.ownership.gate): `auto` only after this many decided tickets in the
+    # window meet target_precision. 0 turns the gate off (not recommended).
+    launch_min_decided: int = Field(default=50, ge=0, le=100_000)
+    launch_window_days: int = Field(default=30, ge=1, le=365)
+    # Topics that never auto-route whatever their tag (bot.classifier.no_go.NO_GO_TOPICS).
+    no_go_topics: list[str] = Field(
+        default_factory=lambda: ["legal_threat", "account_deletion", "chargeback"]
+    )
+
+    def model_post_init(self, _context: object) -> None:
+        from bot.classifier.no_go import NO_GO_TOPICS
+
+        unknown = [t for t in self.no_go_topics if t not in NO_GO_TOPICS]
+        if unknown:
+            known = ", ".join(sorted(NO_GO_TOPICS))
+            raise ValueError(f"no_go_topics: unknown {unknown}; known topics: {known}")
 
 
 @dataclass(frozen=True)
@@ -98,10 +119,17 @@ class PolicySet:
     def for_tag(self, tag: str) -> Policy | None:
         return self.by_tag.get(tag)
 
-    def threshold(self, policy: Policy) -> float:
-        """The numeric auto-route threshold in force for a policy."""
+    def threshold(self, policy: Policy, calibrated: float | None = None) -> float:
+        """The numeric auto-route threshold in force for a policy.
+
+        A pinned number wins. `calibrated` uses the threshold the model learned for the
+        predicted tag (`calibrated`, from Prediction.calibrated_threshold; math.inf when no
+        threshold meets the target precision); without one, `default_threshold` applies.
+        """
         if isinstance(policy.threshold, float):
             return policy.threshold
+        if calibrated is not None:
+            return calibrated
         return self.global_settings.default_threshold
 
     def may_control(self, user_id: str, target: str) -> bool:

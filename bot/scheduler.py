@@ -9,15 +9,61 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.classifier.jobs import register_retrain
+from bot.digest.job import register_digest
+from bot.models import utcnow
+from bot.ownership.gate_watch import register_gate_watch
+from bot.source.jobs import register_source_poll
+from bot.watchdog import register_watchdog
+
 if TYPE_CHECKING:
     from bot.app import Runtime
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+RUN_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+PRUNE_EVERY_TICKS = 500
+KEEP_RUNS = timedelta(days=2)
+
+
+def once_per_tick(
+    store: Store, name: str, every_seconds: float, job: Callable[[], Awaitable[object]]
+) -> Callable[[], Awaitable[bool]]:
+    """Wrap an interval job so it runs once per tick across every `serve` process.
+
+    The tick is wall-clock time cut into `every_seconds` slots; each process's scheduler
+    fires the wrapper, the first to `claim_run("<name>:<slot>")` runs the job and the others
+    skip that slot. A job that raises releases its slot so the next firing can retry it.
+    Returns whether this process ran the job.
+    """
+
+    async def run() -> bool:
+        slot = int(time.time() // every_seconds)
+        key = f"{name}:{slot}"
+        if not await asyncio.to_thread(store.claim_run, key, RUN_OWNER):
+            return False
+        try:
+            await job()
+        except BaseException:
+            await asyncio.to_thread(store.release_run, key)
+            raise
+        await asyncio.to_thread(store.finish_run, key)
+        if slot % PRUNE_EVERY_TICKS == 0:
+            await asyncio.to_thread(store.prune_runs, f"{name}:", utcnow() - KEEP_RUNS)
+        return True
+
+    run.__name__ = f"once_per_tick_{name}"
+    return run
 
 
 def register_pause_expiry(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
@@ -33,10 +79,21 @@ def register_pause_expiry(scheduler: AsyncIOScheduler, runtime: Runtime) -> None
             log.info("timed pauses ended: %s", ", ".join(resumed))
             runtime.worker.kick()
 
-    scheduler.add_job(expire_pauses, "interval", seconds=30, id="expire_pauses", max_instances=1)
+    scheduler.add_job(
+        once_per_tick(runtime.store, "expire_pauses", 30, expire_pauses),
+        "interval",
+        seconds=30,
+        id="expire_pauses",
+        max_instances=1,
+    )
 
 
 JOB_REGISTRARS: list[Callable[[AsyncIOScheduler, Runtime], None]] = [register_pause_expiry]
+JOB_REGISTRARS.append(register_watchdog)  # handoff watchdog (issue 5)
+JOB_REGISTRARS.append(register_digest)  # daily digest (issue 5)
+JOB_REGISTRARS.append(register_source_poll)  # helpdesk database source (issue 4)
+JOB_REGISTRARS.append(register_retrain)  # daily retrain + model reload (issue 3)
+JOB_REGISTRARS.append(register_gate_watch)  # launch gate changes announced (issue 6)
 
 
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:

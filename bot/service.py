@@ -7,16 +7,22 @@ audit rows and the Slack calls they cause in one transaction (see bot.store).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import Session
+
 from bot import blocks as kit
 from bot.classifier import Classifier, Sentiment
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
-from bot.policies import Mode, Policy, PolicySet
+from bot.ownership import shadow
+from bot.ownership.modes import EffectiveMode, ModeBook
+from bot.policies import Policy, PolicySet
 from bot.settings import Settings
+from bot.source.clean import clean_for_classification
 from bot.store import IntakeResult, OutboxItem, Store
 from bot.tickets import TicketIn
 from bot.triage import AUTO, TriageResult, triage_text
@@ -24,6 +30,8 @@ from bot.triage import AUTO, TriageResult, triage_text
 log = logging.getLogger(__name__)
 
 CLASSIFY_CHARS = 20_000
+CLAIM_BATCH = 50  # tickets classified per transaction
+CLAIM_SECONDS = 1.0  # classification work claimed at once (see _claim_size)
 
 # Lower is posted first: risky and unhappy tickets reach humans before praise.
 PRIORITY_URGENT = 10
@@ -55,6 +63,8 @@ class TriageService:
         self.store = store
         self.classifier = classifier
         self.policies = policies
+        self.modes = ModeBook(store, policies)  # stored overrides + launch gate (bot.ownership)
+        self._per_ticket = 0.001  # seconds one classification takes (moving average)
 
     # --- views -----------------------------------------------------------------------------
 
@@ -74,7 +84,6 @@ class TriageService:
     def _proposal_view(self, proposal: Proposal | None) -> kit.ProposalView | None:
         if proposal is None:
             return None
-        policy = self._policy(proposal.policy)
         return kit.ProposalView(
             tag=proposal.tag,
             confidence=proposal.confidence,
@@ -82,7 +91,7 @@ class TriageService:
             decision=proposal.decision,
             reasons=list(proposal.reasons),
             policy=proposal.policy,
-            show=not (policy and policy.mode is Mode.SHADOW),
+            show=not shadow.is_shadow(proposal),
         )
 
     @property
@@ -99,9 +108,13 @@ class TriageService:
         """Durably store tickets; classification and posting follow in the worker."""
         return self.store.add_tickets(tickets, source=source)
 
-    def triage(self, ticket: Ticket, paused: set[str]) -> TriageResult:
-        text = f"{ticket.subject}\n{ticket.body}"[:CLASSIFY_CHARS].strip()
-        return triage_text(ticket.id, text, self.classifier, self.policies, paused)
+    def triage(
+        self, ticket: Ticket, paused: set[str], modes: dict[str, EffectiveMode] | None = None
+    ) -> TriageResult:
+        # Quoted replies and signatures are trimmed for the classifier; the stored body keeps them.
+        body = clean_for_classification(ticket.body[: CLASSIFY_CHARS * 2])
+        text = f"{ticket.subject}\n{body}"[:CLASSIFY_CHARS].strip()
+        return triage_text(ticket.id, text, self.classifier, self.policies, paused, modes)
 
     def _priority(self, result: TriageResult) -> int:
         if {"no_go", "complaint_veto", "sarcasm"} & set(result.guardrails):
@@ -112,22 +125,50 @@ class TriageService:
             return PRIORITY_PRAISE
         return PRIORITY_AUTO if result.decision == AUTO else PRIORITY_REVIEW
 
-    def process_new(self, limit: int = 200) -> int:
-        """Classify stored tickets and queue their Slack posts; returns how many were done."""
-        tickets = self.store.tickets_with_status(TicketStatus.NEW, limit=limit)
-        if not tickets:
-            return 0
-        paused = self.store.paused_names()
+    def process_new(self, limit: int = 200, batch: int = CLAIM_BATCH) -> int:
+        """Classify stored tickets and queue their Slack posts; returns how many were done.
+
+        Tickets are claimed (`Store.claim_new_tickets`), so several processes on one
+        PostgreSQL never classify the same ticket twice; each batch is one transaction.
+        """
         done = 0
-        for ticket in tickets:
-            try:
-                result = self.triage(ticket, paused)
-            except Exception:  # a classifier bug must not stop the queue
-                log.exception("classifier failed on ticket %s; sending it to review", ticket.id)
-                result = self._failed_result(ticket)
-            if self._record(ticket, result):
-                done += 1
+        while done < limit:
+            size = min(batch, limit - done, self._claim_size())
+            with self.store.claim_new_tickets(size) as claim:
+                if not claim.tickets:
+                    break
+                paused = self.store.paused_names()
+                modes = self.modes.effective()
+                results = []
+                deadline = time.monotonic() + CLAIM_SECONDS
+                for ticket in claim.tickets:
+                    if results and time.monotonic() > deadline:
+                        break  # a slow classifier: post what is done; the rest is released
+                    started = time.monotonic()
+                    try:
+                        results.append((ticket, self.triage(ticket, paused, modes)))
+                    except Exception:  # a classifier bug must not stop the queue
+                        log.exception(
+                            "classifier failed on ticket %s; sending it to review", ticket.id
+                        )
+                        results.append((ticket, self._failed_result(ticket)))
+                    self._per_ticket = 0.8 * self._per_ticket + 0.2 * (time.monotonic() - started)
+                recorded = 0
+                for ticket, result in results:
+                    try:
+                        recorded += self._record(ticket, result, session=claim.session)
+                    except Exception:  # building the post failed: keep the ticket for a retry
+                        log.exception("could not queue the post for ticket %s", ticket.id)
+                claim.session.commit()
+            done += recorded
+            if recorded == 0:
+                break
         return done
+
+    def _claim_size(self) -> int:
+        """Claim about CLAIM_SECONDS of classification work: 50 fast tickets, or one slow
+        LLM call, so a slow classifier neither delays posts nor locks tickets others could do."""
+        return max(1, min(CLAIM_BATCH, int(CLAIM_SECONDS / max(self._per_ticket, 1e-4))))
 
     def _failed_result(self, ticket: Ticket) -> TriageResult:
         tag = self.policies.tags[0]
@@ -144,7 +185,7 @@ class TriageService:
             model_version=self.classifier.version,
         )
 
-    def _record(self, ticket: Ticket, result: TriageResult) -> bool:
+    def _record(self, ticket: Ticket, result: TriageResult, session: Session | None = None) -> bool:
         proposal = Proposal(
             ticket_id=ticket.id,
             tag=result.tag,
@@ -177,7 +218,8 @@ class TriageService:
                 )
             )
         else:
-            message = kit.review_message(view, pview, tags, self._excerpt)
+            build = kit.review_message if pview.show else shadow.review_message
+            message = build(view, pview, tags, self._excerpt)
             headline = "Needs triage:"
             status = TicketStatus.REVIEW
         outbox.insert(
@@ -198,7 +240,9 @@ class TriageService:
             ),
         )
         auto_tag = result.tag if status is TicketStatus.AUTO_ROUTED else None
-        return self.store.record_proposal(proposal, status, outbox, auto_tag=auto_tag)
+        return self.store.record_proposal(
+            proposal, status, outbox, auto_tag=auto_tag, session=session
+        )
 
     def _route_item(
         self, ticket: Ticket, view: kit.TicketView, tag: str, how: str, priority: int
@@ -294,6 +338,8 @@ class TriageService:
             return ClickOutcome(False, f"`{tag}` is not a tag any policy covers.")
         proposal = self.store.latest_proposal(ticket_id)
         approve = tag is None
+        if approve and shadow.is_shadow(proposal):
+            return ClickOutcome(False, shadow.APPROVE_REFUSED)
         final = (ticket.proposed_tag if approve else tag) or ""
         allowed = [TicketStatus.REVIEW, TicketStatus.HANDED_OFF, TicketStatus.CLAIMED]
         if not approve:
@@ -357,10 +403,13 @@ class TriageService:
         proposal = self.store.latest_proposal(ticket_id)
         outcome = (
             f":thinking_face: {kit.mention(user)} was not sure {kit.slack_date(now)}; "
-            f"handed to {kit.mention(owner)}" + (f" (owner of {policy.name})" if policy else "")
+            f"handed to {kit.mention(owner)}"
+            + (f" (owner of {policy.name})" if policy and not shadow.is_shadow(proposal) else "")
         )
         message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
         reason = "; ".join(proposal.reasons[:3]) if proposal and proposal.reasons else ""
+        if shadow.is_shadow(proposal):  # the reasons name the hidden tag
+            reason = shadow.HANDOFF_REASON
         page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)
         outbox = self._original_update(ticket, clicked, message, "Handed off:")
         outbox.append(
@@ -408,6 +457,8 @@ class TriageService:
         now = utcnow()
         view = self._ticket_view(ticket)
         message = kit.claimed_message(view, user, now, self.policies.tags, self._excerpt)
+        if shadow.is_shadow(self.store.latest_proposal(ticket_id)):
+            message = shadow.without_approve(message)
         outbox = [self._update_item(ticket, clicked[0], clicked[1], message, "Claimed:")]
         result = self.store.transition(
             ticket_id,

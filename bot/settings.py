@@ -6,6 +6,7 @@ Names match ../shared/interfaces.md; operators script against them.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     triage_channel: str | None = None
     digest_channel: str | None = None
     digest_time: str = "09:00"
+    # Pre-launch baseline cutoff for outcome metrics (issue 5); unset: the first proposal.
+    baseline_until: datetime | None = None
     timezone: str = "UTC"
     database_url: str = "sqlite:///triage.db"
     policies_dir: Path = Path("policies")
@@ -44,14 +47,41 @@ class Settings(BaseSettings):
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_model: str | None = None
+    openai_daily_token_budget: int = Field(default=200_000, ge=0)
+    openai_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
+    openai_max_retries: int = Field(default=2, ge=0, le=5)
+    openai_backoff_seconds: float = Field(default=0.5, ge=0, le=10)
     intake_secret: str | None = None
     source_database_url: str | None = None
     source_query: str | None = None
+    # Helpdesk source tuning (issue 4; see README "Helpdesk database source").
+    source_cursor_column: str = "created_at"
+    source_lookback_seconds: int = Field(default=600, ge=0)
+    source_poll_seconds: float = Field(default=30.0, gt=0)
+    source_outcome_seconds: float = Field(default=300.0, gt=0)
+    source_batch_size: int = Field(default=500, ge=1, le=10_000)
+    source_outcome_batch: int = Field(default=500, ge=1, le=5_000)
+    source_max_body_chars: int = Field(default=200_000, ge=1_000)
+    source_start: str | None = None
+    source_timezone: str = "UTC"
+    source_dayfirst: bool = False
 
     port: int = 3000
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024 * 1024)
     body_excerpt_chars: int = Field(default=1500, ge=100, le=2800)
     worker_poll_seconds: float = Field(default=2.0, gt=0)
+    # Reliability and scale (README "Reliability and scale").
+    slack_channel_rate: float = Field(default=1.0, ge=0)  # posts/s per channel; 0 = unpaced
+    slack_channel_burst: int = Field(default=4, ge=1)
+    slack_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    outbox_max_backoff_seconds: float = Field(default=60.0, gt=0)
+    outbox_batch: int = Field(default=50, ge=1, le=1000)
+    max_concurrent_requests: int = Field(default=16, ge=1)
+    # Local classifier (issue 3; README "Classifier, thresholds and evaluation").
+    model_path: Path = Path("models/triage-model.npz")
+    training_data: Path = Path("data/tickets_train.csv")
+    retrain_time: str | None = "03:00"  # daily retrain inside serve (HH:MM, TIMEZONE); "" = off
     log_level: str = "INFO"
 
     @field_validator("digest_time")
@@ -59,6 +89,14 @@ class Settings(BaseSettings):
     def _check_time(cls, value: str) -> str:
         if not _TIME.match(value):
             raise ValueError("DIGEST_TIME must look like HH:MM (24-hour clock)")
+        return value
+
+    @field_validator("retrain_time")
+    @classmethod
+    def _check_retrain_time(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not _TIME.match(value):
+            raise ValueError("RETRAIN_TIME must look like HH:MM (24-hour clock), or be empty")
         return value
 
     @field_validator("classifier")

@@ -7,12 +7,13 @@ row and the Slack calls it causes (transactional outbox).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, text, update
+from sqlalchemy import Engine, delete, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -43,6 +44,14 @@ class OutboxItem:
     ticket_id: str | None = None
     purpose: str = ""
     priority: int = 50
+
+
+@dataclass(frozen=True)
+class NewTickets:
+    """Tickets claimed for classification; the claim holds until `session` commits."""
+
+    session: Session
+    tickets: list[Ticket]
 
 
 @dataclass(frozen=True)
@@ -169,61 +178,104 @@ class Store:
 
     # --- proposals and decisions --------------------------------------------------------------
 
+    @contextmanager
+    def claim_new_tickets(self, limit: int) -> Iterator[NewTickets]:
+        """Claim up to `limit` tickets in status `new` for classification by this process.
+
+        PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` in a transaction that lasts until the
+        caller commits, so several processes never classify the same ticket, and a claim
+        dies with its process (no lease to wait out). SQLite has one writer anyway.
+        """
+        with self.session() as session:
+            tickets = list(
+                session.exec(
+                    select(Ticket)
+                    .where(Ticket.status == TicketStatus.NEW.value)
+                    .order_by(Ticket.received_at, Ticket.id)  # type: ignore[arg-type]
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).all()
+            )
+            session.expunge_all()  # the row locks stay; edits to these objects are not saved
+            yield NewTickets(session=session, tickets=tickets)
+
     def record_proposal(
         self,
         proposal: Proposal,
         new_status: TicketStatus,
         outbox: Iterable[OutboxItem],
         auto_tag: str | None = None,
+        session: Session | None = None,
     ) -> bool:
-        """Store a proposal, move the ticket out of `new`, queue its Slack posts; once only."""
-        with self.session() as session:
-            values: dict[str, Any] = {
-                "status": new_status.value,
-                "proposed_tag": proposal.tag,
-                "policy": proposal.policy,
-            }
-            if auto_tag is not None:
-                values.update(final_tag=auto_tag, decided_by="bot", decided_at=utcnow())
-            claimed = session.exec(  # type: ignore[call-overload]
-                update(Ticket)
-                .where(Ticket.id == proposal.ticket_id, Ticket.status == TicketStatus.NEW.value)  # type: ignore[arg-type]
+        """Store a proposal, move the ticket out of `new`, queue its Slack posts; once only.
+
+        With `session` (from claim_new_tickets) the caller commits; otherwise this commits.
+        """
+        if session is not None:
+            return self._record_proposal(session, proposal, new_status, outbox, auto_tag)
+        with self.session() as own:
+            if not self._record_proposal(own, proposal, new_status, outbox, auto_tag):
+                own.rollback()
+                return False
+            own.commit()
+            return True
+
+    def _record_proposal(
+        self,
+        session: Session,
+        proposal: Proposal,
+        new_status: TicketStatus,
+        outbox: Iterable[OutboxItem],
+        auto_tag: str | None,
+    ) -> bool:
+        values: dict[str, Any] = {
+            "status": new_status.value,
+            "proposed_tag": proposal.tag,
+            "policy": proposal.policy,
+        }
+        if auto_tag is not None:
+            values.update(final_tag=auto_tag, decided_by="bot", decided_at=utcnow())
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        with session.no_autoflush:  # inserts are flushed together, one statement per table
+            claimed = session.execute(
+                update(tickets)
+                .where(
+                    tickets.c.id == proposal.ticket_id, tickets.c.status == TicketStatus.NEW.value
+                )
                 .values(**values)
             )
-            if claimed.rowcount != 1:
-                session.rollback()
-                return False
-            session.add(proposal)
+        if claimed.rowcount != 1:
+            return False
+        session.add(proposal)
+        session.add(
+            AuditEvent(
+                actor="bot",
+                action="proposed",
+                ticket_id=proposal.ticket_id,
+                policy=proposal.policy,
+                detail={
+                    "tag": proposal.tag,
+                    "confidence": proposal.confidence,
+                    "sentiment": proposal.sentiment,
+                    "decision": proposal.decision,
+                    "reasons": proposal.reasons,
+                    "guardrails": proposal.guardrails,
+                    "model_version": proposal.model_version,
+                },
+            )
+        )
+        if auto_tag is not None:
             session.add(
-                AuditEvent(
-                    actor="bot",
-                    action="proposed",
+                Decision(
                     ticket_id=proposal.ticket_id,
-                    policy=proposal.policy,
-                    detail={
-                        "tag": proposal.tag,
-                        "confidence": proposal.confidence,
-                        "sentiment": proposal.sentiment,
-                        "decision": proposal.decision,
-                        "reasons": proposal.reasons,
-                        "guardrails": proposal.guardrails,
-                        "model_version": proposal.model_version,
-                    },
+                    action="auto",
+                    tag=auto_tag,
+                    proposed_tag=proposal.tag,
+                    actor="bot",
                 )
             )
-            if auto_tag is not None:
-                session.add(
-                    Decision(
-                        ticket_id=proposal.ticket_id,
-                        action="auto",
-                        tag=auto_tag,
-                        proposed_tag=proposal.tag,
-                        actor="bot",
-                    )
-                )
-            self._enqueue(session, outbox)
-            session.commit()
-            return True
+        self._enqueue(session, outbox)
+        return True
 
     def transition(
         self,
@@ -302,46 +354,90 @@ class Store:
                     session.rollback()
         return added
 
-    def claim_outbox(self, limit: int, lease: timedelta) -> list[OutboxMessage]:
-        """Take due messages, most urgent first, and lease them so no other process sends them."""
+    def claim_outbox(
+        self, limit: int, lease: timedelta, exclude_channels: Iterable[str] = ()
+    ) -> list[OutboxMessage]:
+        """Take due messages, most urgent first, and lease them so no other process sends them.
+
+        `SELECT … FOR UPDATE SKIP LOCKED`: concurrent claimers never get the same row, and a
+        row whose claimer died becomes due again when its lease runs out. Channels that this
+        process may not post to right now (paced or rate-limited) are left for later.
+        """
         now = utcnow()
+        excluded = sorted(set(exclude_channels))
+        due = (
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+        )
+        candidates = select(OutboxMessage.id).where(*due)
+        if excluded:
+            channel = func.coalesce(OutboxMessage.payload["channel"].as_string(), "")  # type: ignore[index]
+            candidates = candidates.where(channel.not_in(excluded))
+        candidates = (
+            candidates.order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        # One UPDATE … RETURNING: atomic on SQLite too, where FOR UPDATE does not exist.
+        claim = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(candidates.scalar_subquery()), *due)  # type: ignore[union-attr]
+            .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        )
         with self.session() as session:
-            rows = list(
-                session.exec(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.status == OutboxStatus.PENDING.value,
-                        OutboxMessage.next_attempt_at <= now,
-                    )
-                    .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                ).all()
-            )
-            for row in rows:
-                row.next_attempt_at = now + lease
-                row.attempts += 1
-                session.add(row)
+            rows = list(session.execute(claim).scalars().all())
             session.commit()
-            return rows
+        return sorted(rows, key=lambda row: (row.priority, row.id or 0))
+
+    def outbox_release(self, message_ids: Sequence[int]) -> None:
+        """Give back claimed rows that were not tried (pacing): due now, attempt not counted."""
+        if not message_ids:
+            return
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(list(message_ids)),  # type: ignore[union-attr]
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                )
+                .values(next_attempt_at=utcnow(), attempts=OutboxMessage.attempts - 1)
+            )
+            session.commit()
+
+    def oldest_pending_outbox(self) -> datetime | None:
+        """When the oldest unsent Slack call was queued (for /healthz)."""
+        with self.session() as session:
+            return session.exec(
+                select(func.min(OutboxMessage.created_at)).where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value
+                )
+            ).one()
 
     def outbox_sent(self, message_id: int, channel: str | None, ts: str | None) -> None:
+        """Mark a call accepted by Slack (two statements: this runs once per post)."""
+        outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
         with self.session() as session:
-            row = session.get(OutboxMessage, message_id)
-            if row is None:
-                return
-            row.status = OutboxStatus.SENT.value
-            row.sent_at = utcnow()
-            row.result_channel = channel
-            row.result_ts = ts
-            row.last_error = None
-            session.add(row)
-            if row.ticket_id and row.purpose == "proposal" and ts:
-                ticket = session.get(Ticket, row.ticket_id)
-                if ticket is not None:
-                    ticket.message_channel = channel
-                    ticket.message_ts = ts
-                    session.add(ticket)
+            row = session.execute(
+                update(outbox)
+                .where(outbox.c.id == message_id)
+                .values(
+                    status=OutboxStatus.SENT.value,
+                    sent_at=utcnow(),
+                    result_channel=channel,
+                    result_ts=ts,
+                    last_error=None,
+                )
+                .returning(outbox.c.ticket_id, outbox.c.purpose)
+            ).first()
+            if row is not None and row.ticket_id and row.purpose == "proposal" and ts:
+                session.execute(
+                    update(tickets)
+                    .where(tickets.c.id == row.ticket_id)
+                    .values(message_channel=channel, message_ts=ts)
+                )
             session.commit()
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
@@ -461,6 +557,19 @@ class Store:
             if row is not None and row.finished_at is None:
                 session.delete(row)
                 session.commit()
+
+    def prune_runs(self, prefix: str, before: datetime) -> int:
+        """Forget finished runs of one job older than `before`; frequent jobs stay small."""
+        with self.session() as session:
+            result = session.exec(  # type: ignore[call-overload]
+                delete(JobRun).where(
+                    JobRun.run_key.startswith(prefix),  # type: ignore[attr-defined]
+                    JobRun.finished_at.is_not(None),  # type: ignore[union-attr]
+                    JobRun.started_at < before,  # type: ignore[arg-type]
+                )
+            )
+            session.commit()
+            return int(result.rowcount or 0)
 
     # --- Slack event de-duplication -------------------------------------------------------------
 

@@ -22,15 +22,20 @@ def bounded(text: str, limit: int) -> str:
     return text[:keep].rstrip() + TRUNCATION_MARKER.format(more=len(text) - keep)
 
 
-def safe_mrkdwn(text: str, limit: int) -> str:
-    """Escaped and bounded: the only way user text should reach a mrkdwn field."""
+def safe_mrkdwn(text: str, limit: int, total: int | None = None) -> str:
+    """Escaped and bounded: the only way user text should reach a mrkdwn field.
+
+    `total` is the length of the whole original when `text` is already a prefix of it,
+    so the marker counts every character the reader does not see.
+    """
+    total = len(text) if total is None else total
     escaped = escape_mrkdwn(text)
-    if len(escaped) <= limit:
+    if len(escaped) <= limit and total <= len(text):
         return escaped
     marker_room = len(TRUNCATION_MARKER) + 12
     cut = _PARTIAL_ENTITY.sub("", escaped[: max(0, limit - marker_room)]).rstrip()
-    hidden = len(text) - len(cut.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
-    return cut + TRUNCATION_MARKER.format(more=max(hidden, 1))
+    shown = len(cut.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    return cut + TRUNCATION_MARKER.format(more=max(total - shown, 1))
 
 
 def plain_bounded(text: str, limit: int) -> str:

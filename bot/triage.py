@@ -7,16 +7,27 @@ the audit log can say why.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.classifier.base import Classifier, Prediction, Sentiment
+from bot.classifier.language import detect as detect_language
+from bot.classifier.no_go import no_go_topics
 from bot.classifier.signals import read_signals
 from bot.policies import ALL, Mode, Policy, PolicySet
+
+if TYPE_CHECKING:
+    from bot.ownership.modes import EffectiveMode
 
 AUTO = "auto"
 REVIEW = "review"
 POSITIVE_TAGS = frozenset({"positive_feedback"})
+LLM_ERROR_NOTE = "llm_error"  # a Prediction note with this prefix sends the ticket to review
+LLM_INFO_NOTES = ("llm_budget",)  # notes worth showing a reviewer, without forcing review
+MULTI_ISSUE_NOTE = "multi_issue"  # a Prediction note: the ticket's parts are about different tags
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
@@ -58,8 +69,29 @@ def _guardrails(
 ) -> list[tuple[str, str]]:
     """Every guardrail that objects to auto-routing, as (code, human explanation)."""
     fired: list[tuple[str, str]] = []
+    words = len(_WORD.findall(text))
+    language = detect_language(text)
+    allowed = policies.global_settings.languages
     if not usable_text(text):
         fired.append(("unusable_text", "the ticket has too little readable text to classify"))
+    elif language.garbled:
+        fired.append(("unusable_text", "the text looks garbled (most words are not words)"))
+    elif allowed and language.code is not None and language.code not in allowed:
+        fired.append(
+            (
+                "unsupported_language",
+                f"written in '{language.code}', not one of the languages routed "
+                f"automatically ({', '.join(allowed)})",
+            )
+        )
+    elif words < policies.global_settings.min_words:
+        fired.append(
+            (
+                "too_short",
+                f"only {words} words; too little to route without a human "
+                f"(min_words {policies.global_settings.min_words})",
+            )
+        )
     signals = read_signals(text)
     if prediction.tag in POSITIVE_TAGS and signals.has_complaint:
         found = ", ".join(signals.complaints + (("sarcasm",) if signals.sarcasm else ()))
@@ -68,6 +100,18 @@ def _guardrails(
         fired.append(("sarcasm", "sarcastic tone; a human should read it"))
     if policy is not None and prediction.tag in policy.no_go:
         fired.append(("no_go", f"'{prediction.tag}' never auto-routes (policy {policy.name})"))
+    topics = no_go_topics(text, policies.global_settings.no_go_topics)
+    if topics:
+        fired.append(("no_go", f"touches {', '.join(topics)}; never routed without a human"))
+    for note in prediction.notes:
+        if note.startswith(LLM_ERROR_NOTE):
+            # The LLM classifier failed or answered nonsense: a human tags this one.
+            why = note.split(":", 1)[1].strip() if ":" in note else "the LLM classifier failed"
+            fired.append(("llm_error", why))
+    for note in prediction.notes:
+        if note.startswith(MULTI_ISSUE_NOTE + ":"):
+            areas = note.split(":", 1)[1].replace("+", ", ")
+            fired.append(("multi_issue", f"the ticket raises separate issues ({areas})"))
     runner_up = prediction.runner_up()
     margin = policies.global_settings.ambiguity_margin
     if runner_up and prediction.confidence - runner_up[1] < margin:
@@ -87,8 +131,13 @@ def decide(
     prediction: Prediction,
     policies: PolicySet,
     paused: set[str] | frozenset[str] = frozenset(),
+    modes: Mapping[str, EffectiveMode] | None = None,
 ) -> TriageResult:
-    """Apply policy, guardrails, pauses and mode to a prediction."""
+    """Apply policy, guardrails, pauses and mode to a prediction.
+
+    `modes` (bot.ownership.modes) are the effective modes: stored overrides and the
+    launch gate. Without them (offline `classify`) the policy file's mode applies.
+    """
     policy = policies.for_tag(prediction.tag)
     sentiment = prediction.sentiment
     reasons: list[str] = []
@@ -102,20 +151,34 @@ def decide(
     if "complaint_veto" in codes and sentiment is Sentiment.POSITIVE:
         sentiment = Sentiment.NEGATIVE
     if policy is not None:
-        threshold = policies.threshold(policy)
+        threshold = policies.threshold(policy, prediction.calibrated_threshold)
         if prediction.confidence < threshold:
             codes.append("low_confidence")
-            reasons.append(
-                f"low_confidence: {prediction.confidence:.2f} is below "
-                f"{policy.name}'s threshold {threshold:.2f}"
-            )
+            if math.isinf(threshold):
+                reasons.append(
+                    f"low_confidence: no threshold for '{prediction.tag}' reaches the target "
+                    "precision on calibration data, so it never auto-routes"
+                )
+            else:
+                reasons.append(
+                    f"low_confidence: {prediction.confidence:.2f} is below "
+                    f"{policy.name}'s threshold {threshold:.2f}"
+                )
         if ALL in paused or policy.name in paused:
             which = "all automation" if ALL in paused else f"policy {policy.name}"
             codes.append("paused")
             reasons.append(f"paused: {which} is paused")
-        if policy.mode is not Mode.AUTO:
-            codes.append(f"mode_{policy.mode}")
-            reasons.append(f"mode: policy {policy.name} is in {policy.mode} mode")
+        effective = modes.get(policy.name) if modes else None
+        mode = effective.mode if effective is not None else policy.mode
+        if effective is not None and effective.held_by_gate:
+            codes.append("launch_gate")
+            reasons.append(effective.gate_reason())
+        elif mode is not Mode.AUTO:
+            codes.append(f"mode_{mode}")
+            reasons.append(f"mode: policy {policy.name} is in {mode} mode")
+    if codes:
+        # Informational notes (e.g. the LLM budget fallback) are shown to the reviewer too.
+        reasons.extend(n for n in prediction.notes if n.startswith(LLM_INFO_NOTES))
     return TriageResult(
         ticket_id=ticket_id,
         tag=prediction.tag,
@@ -136,6 +199,7 @@ def triage_text(
     classifier: Classifier,
     policies: PolicySet,
     paused: set[str] | frozenset[str] = frozenset(),
+    modes: Mapping[str, EffectiveMode] | None = None,
 ) -> TriageResult:
     """Classify and decide in one step; never raises for any text."""
-    return decide(ticket_id, text, classifier.predict(text), policies, paused)
+    return decide(ticket_id, text, classifier.predict(text), policies, paused, modes)

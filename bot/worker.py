@@ -1,7 +1,9 @@
-"""The background loop: classify new tickets, then deliver queued Slack calls.
+"""The background work of one process: classify new tickets, deliver queued Slack calls.
 
-It wakes when kicked (a ticket arrived, a button was clicked) and otherwise polls,
-so work left by a crash or by another process is resumed.
+Two loops, so a slow or paced Slack never delays classification and a slow classifier
+never delays delivery. Each wakes when kicked (a ticket arrived, a button was clicked)
+and otherwise polls, so work left by a crash or by another process is resumed. All
+work is claimed in the store, so any number of processes may run this at once.
 """
 
 from __future__ import annotations
@@ -10,14 +12,23 @@ import asyncio
 import contextlib
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.outbox import OutboxDispatcher
 from bot.service import TriageService
 
 log = logging.getLogger(__name__)
 
+MIN_WAKE_SECONDS = 0.01
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=max(timeout, MIN_WAKE_SECONDS))
+
 
 class Worker:
-    """One asyncio task per process; safe to run in several processes at once."""
+    """Two asyncio tasks per process; safe to run in several processes at once."""
 
     def __init__(
         self, service: TriageService, dispatcher: OutboxDispatcher, poll_seconds: float
@@ -25,38 +36,67 @@ class Worker:
         self.service = service
         self.dispatcher = dispatcher
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
+        self._classify_wake = asyncio.Event()
+        self._deliver_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     def kick(self) -> None:
         """Ask for a pass now instead of at the next poll."""
-        self._wake.set()
+        self._classify_wake.set()
+        self._deliver_wake.set()
+
+    async def classify_pending(self) -> int:
+        """Classify every stored `new` ticket this process can claim."""
+        total = 0
+        while done := await asyncio.to_thread(self.service.process_new):
+            total += done
+            self._deliver_wake.set()
+        return total
 
     async def run_once(self) -> None:
-        while await asyncio.to_thread(self.service.process_new):
-            await self.dispatcher.drain()
+        """One full pass, for tests and one-shot commands: classify, then deliver."""
+        await self.classify_pending()
         await self.dispatcher.drain()
 
-    async def _loop(self) -> None:
+    async def _classify_loop(self) -> None:
         while True:
-            self._wake.clear()
-            self._idle.clear()
+            self._classify_wake.clear()
             try:
-                await self.run_once()
+                await self.classify_pending()
+            except DBAPIError as exc:
+                log.warning(
+                    "store unavailable (%s); classification retries", type(exc.orig).__name__
+                )
             except Exception:
-                log.exception("worker pass failed; retrying at the next poll")
-            self._idle.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                log.exception("classification pass failed; retrying at the next poll")
+            await _wait(self._classify_wake, self.poll_seconds)
+
+    async def _deliver_loop(self) -> None:
+        while True:
+            self._deliver_wake.clear()
+            try:
+                await self.dispatcher.drain()
+            except DBAPIError as exc:
+                log.warning("store unavailable (%s); delivery retries", type(exc.orig).__name__)
+            except Exception:
+                log.exception("delivery pass failed; retrying at the next poll")
+            timeout = self.poll_seconds
+            hint = self.dispatcher.next_wake()
+            if hint is not None:
+                timeout = min(timeout, hint)
+            await _wait(self._deliver_wake, timeout)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="triage-worker")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._classify_loop(), name="triage-classify"),
+                asyncio.create_task(self._deliver_loop(), name="triage-deliver"),
+            ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []

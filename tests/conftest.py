@@ -3,6 +3,7 @@ a local Slack Web API server, and the real bot on a loopback port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from bot.app import Runtime, build_runtime, running
@@ -30,6 +32,11 @@ TRIAGE_CHANNEL = "C0TRIAGE"
 GLOBAL_OWNER = "U0SUPPLEAD"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "policies(**fields): set fields in every policy file")
+    config.addinivalue_line("markers", "global_policy(**fields): set fields in _global.yml")
+
+
 def _postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
@@ -42,31 +49,68 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         upgrade(url)
         yield url
         return
+    with postgres_schema("t") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A fresh, migrated schema on TEST_DATABASE_URL, dropped afterwards (or a skip).
+
+    Its connections carry the schema name as application_name, so a test can find (and
+    terminate) exactly this bot's connections, and teardown ends any that leaked.
+    """
     base = _postgres_url()
     if not base:
         pytest.skip(
             "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
         )
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in base else "?"
-    url = f"{base}{separator}options=-csearch_path%3D{schema}"
+    url = f"{base}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
     try:
         upgrade(url)
         yield url
     finally:
         with admin.begin() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND application_name = :name"
+                ),
+                {"name": schema},
+            )
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
 @pytest.fixture
-def policies_dir(tmp_path: Path) -> Path:
-    """A copy of the bundled policies that a test may edit."""
+def policies_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A copy of the bundled policies that a test may edit.
+
+    `@pytest.mark.policies(mode="suggest")` sets fields in every policy file and
+    `@pytest.mark.global_policy(ambiguity_margin=0)` in `_global.yml`, so a test can pin
+    the decision path without depending on what the classifier happens to answer.
+    """
     target = tmp_path / "policies"
     shutil.copytree(ROOT / "policies", target)
+    # The launch gate (bot.ownership.gate) is off in test copies: tests pin auto paths with
+    # thresholds. Gate tests turn it on with @pytest.mark.global_policy(launch_min_decided=N).
+    global_file = target / "_global.yml"
+    global_file.write_text(
+        yaml.safe_dump({**yaml.safe_load(global_file.read_text()), "launch_min_decided": 0})
+    )
+    for marker_name, pattern in (("policies", "[!_]*.yml"), ("global_policy", "_global.yml")):
+        marker = request.node.get_closest_marker(marker_name)
+        if marker is None:
+            continue
+        for path in target.glob(pattern):
+            data = yaml.safe_load(path.read_text())
+            data.update(marker.kwargs)
+            path.write_text(yaml.safe_dump(data))
     return target
 
 

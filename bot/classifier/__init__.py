@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.classifier.base import DEFAULT_TAGS, Classifier, Prediction, Sentiment
 from bot.classifier.keywords import KeywordClassifier
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.settings import Settings
 
 __all__ = ["DEFAULT_TAGS", "Classifier", "KeywordClassifier", "Prediction", "Sentiment"]
 
 
-def load_classifier(name: str = "local") -> Classifier:
-    """The classifier named by the CLASSIFIER setting."""
+def load_classifier(
+    name: str = "local", *, settings: Settings | None = None, engine: Engine | None = None
+) -> Classifier:
+    """The classifier named by the CLASSIFIER setting.
+
+    `engine` (the bot's store) lets CLASSIFIER=openai share its token budget and
+    calibration data across processes; without it (`classify`) they live in memory.
+    """
     if name == "local":
+        from bot.classifier.local import load_local_model
+
+        return load_local_model(settings)
+    if name == "keywords":
         return KeywordClassifier()
+    if name == "openai":
+        from bot.classifier.openai_llm import build_openai_classifier
+        from bot.settings import Settings
+
+        local = load_classifier("local", settings=settings, engine=engine)
+        return build_openai_classifier(settings or Settings(), local, engine)
     raise ValueError(f"CLASSIFIER={name!r} is not available in this build; use 'local'")

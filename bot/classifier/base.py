@@ -18,6 +18,10 @@ DEFAULT_TAGS: tuple[str, ...] = (
 )
 
 
+class ModelFileError(RuntimeError):
+    """A model file is missing or unreadable; the message names it and how to rebuild it."""
+
+
 class Sentiment(StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
@@ -34,6 +38,10 @@ class Prediction:
     scores: dict[str, float]
     model_version: str
     notes: list[str] = field(default_factory=list)
+    # The model's own auto-route threshold for `tag`, learned on calibration data; used by
+    # policies with `threshold: calibrated`. None: this classifier has none (policy default
+    # applies); math.inf: no threshold could be shown to meet the target precision.
+    calibrated_threshold: float | None = None
 
     def runner_up(self) -> tuple[str, float] | None:
         """The second-best tag and its probability, for the ambiguity guardrail."""

@@ -29,7 +29,7 @@ def load_policy_set(settings: Settings, classifier: Classifier) -> PolicySet:
 
 
 def classifier_and_policies(settings: Settings) -> tuple[Classifier, PolicySet]:
-    classifier = load_classifier(settings.classifier)
+    classifier = load_classifier(settings.classifier, settings=settings)
     return classifier, load_policy_set(settings, classifier)
 
 

@@ -12,6 +12,7 @@ from bot.commands.common import CommandError
 from bot.db import SchemaOutOfDateError, ensure_schema
 from bot.policies import PolicyError
 from bot.settings import Settings
+from bot.socket_mode import connect_socket_mode
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     async with running(runtime, host, port) as bound:
         mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on {host}:{bound}"
         log.info("triage-bot serving (%s), %d policies", mode, len(runtime.policies.policies))
-        socket_handler = None
-        if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.slack_app_token)
-            await socket_handler.connect_async()
+        socket_handler = await connect_socket_mode(runtime) if settings.socket_mode else None
         await stop.wait()
         log.info("shutting down")
         if socket_handler is not None:

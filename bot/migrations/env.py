@@ -6,7 +6,10 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.classifier.llm_store  # (LLM token budget and answers)
+import bot.models  # (registers the tables on SQLModel.metadata)
+import bot.ownership.models  # (per-policy mode overrides)
+import bot.source.models  # noqa: F401  (helpdesk source tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -22,6 +22,23 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
+    ok: bool = True  # False when this fake answered it with an error (failure modes)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class Upload:
+    """Bytes POSTed to an upload_url from files.getUploadURLExternal (files_upload_v2 step 2)."""
+
+    file_id: str
+    data: bytes
+    headers: dict[str, str]
 
 
 @dataclass
@@ -30,10 +47,23 @@ class FakeSlack:
 
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
+    uploads: list[Upload] = field(default_factory=list)  # file bytes sent to upload URLs
     failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(
         default_factory=dict
     )
     _ts: int = 0
+    # Failure modes for reliability tests (see fail_for, slow_for, rate_limit).
+    _fail_until: float = 0.0
+    _fail_answer: tuple[int, dict[str, Any]] = (500, {"ok": False, "error": "internal_error"})
+    _slow_until: float = 0.0
+    _slow_seconds: float = 0.0
+    _slow_fails: bool = True
+    _rate: float = 0.0
+    _burst: int = 1
+    _retry_after: int = 1
+    _rate_methods: tuple[str, ...] = ("chat.postMessage",)
+    _rate_channels: set[str] | None = None
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     port: int = 0
     _changed: asyncio.Condition | None = None
@@ -67,6 +97,83 @@ class FakeSlack:
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def accepted(self, method: str, channel: str | None = None) -> list[Call]:
+        """Calls of `method` this fake answered with ok (what Slack would have shown)."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and c.ok
+            and (channel is None or c.params.get("channel") == channel)
+        ]
+
+    def fail_for(
+        self, seconds: float, status: int = 500, body: dict[str, Any] | None = None
+    ) -> None:
+        """Answer every Web API call with this error for the next `seconds` (an outage)."""
+        self._fail_until = time.monotonic() + seconds
+        self._fail_answer = (status, body or {"ok": False, "error": "internal_error"})
+
+    def slow_for(self, seconds: float, delay: float, then_fail: bool = True) -> None:
+        """Hold every answer `delay` seconds for the next `seconds` (client timeouts).
+
+        With `then_fail` the held call is then answered 503 and not counted as posted, as
+        when Slack hangs; without it, it succeeds late.
+        """
+        self._slow_until = time.monotonic() + seconds
+        self._slow_seconds = delay
+        self._slow_fails = then_fail
+
+    def rate_limit(
+        self,
+        per_second: float,
+        burst: int = 1,
+        retry_after: int = 1,
+        methods: tuple[str, ...] = ("chat.postMessage",),
+        channels: set[str] | None = None,
+    ) -> None:
+        """Enforce Slack's per-channel limit: beyond it, 429 with Retry-After. 0 turns it off.
+
+        `channels` limits only those channels (the others are never rate-limited).
+        """
+        self._rate, self._burst, self._retry_after = per_second, max(1, burst), retry_after
+        self._rate_methods = methods
+        self._rate_channels = channels
+        self._buckets.clear()
+
+    def _over_limit(self, method: str, params: dict[str, Any]) -> bool:
+        if self._rate <= 0 or method not in self._rate_methods:
+            return False
+        channel = str(params.get("channel") or "")
+        if self._rate_channels is not None and channel not in self._rate_channels:
+            return False
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(channel, _Bucket(float(self._burst), now))
+        bucket.tokens = min(float(self._burst), bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        if bucket.tokens < 1:
+            return True
+        bucket.tokens -= 1
+        return False
+
+    async def _failure_mode(self, call: Call) -> web.Response | None:
+        """The answer of an active failure mode, or None to answer normally."""
+        now = time.monotonic()
+        if now < self._slow_until:
+            await asyncio.sleep(self._slow_seconds)
+            if self._slow_fails:
+                return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
+        if now < self._fail_until:
+            status, body = self._fail_answer
+            return web.json_response(body, status=status)
+        if self._over_limit(call.method, call.params):
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self._retry_after)},
+            )
+        return None
+
     async def wait_for(self, predicate, timeout: float = 10.0) -> None:
         """Wait until predicate(self) is true; fail loudly with what was recorded."""
         assert self._changed is not None
@@ -97,13 +204,21 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params = await self._params(request)
-        self.calls.append(Call(method, params, dict(request.headers)))
-        await self._notify()
+        params = {**request.query, **(await self._params(request))}  # params= go in the query
+        call = Call(method, params, dict(request.headers))
+        self.calls.append(call)
         queued = self.failures.get(method)
         if queued:
+            call.ok = False
+            await self._notify()
             status, body, headers = queued.pop(0)
             return web.json_response(body, status=status, headers=headers)
+        failure = await self._failure_mode(call)
+        if failure is not None:
+            call.ok = False
+            await self._notify()
+            return failure
+        await self._notify()
         return web.json_response(self._answer(method, params))
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +241,19 @@ class FakeSlack:
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.999999"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.of(method)):08d}"
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"{self.base_url}/upload/{file_id}",
+            }
+        if method == "files.completeUploadExternal":
+            files = json.loads(params.get("files") or "[]")
+            return {
+                "ok": True,
+                "files": [{"id": f.get("id"), "title": f.get("title")} for f in files],
+            }
         return {"ok": True}
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -134,11 +262,19 @@ class FakeSlack:
         await self._notify()
         return web.json_response({"ok": True})
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads.append(
+            Upload(request.match_info["file_id"], await request.read(), dict(request.headers))
+        )
+        await self._notify()
+        return web.Response(text="OK - " + str(len(self.uploads[-1].data)))
+
     async def start(self) -> FakeSlack:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -1,0 +1,192 @@
+"""The outbox guarantee: every post is stored before it is sent, retried until Slack accepts
+it, paced per channel, Retry-After honoured, most urgent first, and resumed after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import pytest
+
+from bot.app import build_runtime
+from bot.models import OutboxStatus
+from bot.service import PRIORITY_PRAISE, PRIORITY_URGENT
+from bot.store import OutboxItem
+from bot.tickets import TicketIn
+from tests.conftest import TRIAGE_CHANNEL, make_settings
+from tests.reliability.conftest import StartBot
+from tests.reliability.helpers import eventually, post_signed, proposals_posted, tickets
+
+review_only = pytest.mark.policies(mode="suggest")
+
+
+async def health(bot) -> tuple[int, dict]:
+    async with bot.http.get(f"{bot.base_url}/healthz") as response:
+        return response.status, await response.json()
+
+
+@review_only
+async def test_rows_left_by_a_dead_process_are_sent_once_its_lease_runs_out(
+    start_bot: StartBot, database_url, fake_slack, policies_dir
+):
+    # Process A stores and classifies five tickets, claims their posts, and dies unsent.
+    settings = make_settings(
+        database_url=database_url, slack_api_url=fake_slack.api_url, policies_dir=policies_dir
+    )
+    dead = build_runtime(settings)
+    dead.service.intake([TicketIn.from_raw(t) for t in tickets(5)], "webhook")
+    assert dead.service.process_new() == 5
+    lease = 3.0
+    claimed_at = time.monotonic()
+    assert len(dead.store.claim_outbox(50, timedelta(seconds=lease))) == 5
+    dead.engine.dispose()
+
+    bot = await start_bot(outbox_lease_seconds=lease)
+    await asyncio.sleep(max(0.0, claimed_at + lease / 2 - time.monotonic()))
+    assert proposals_posted(fake_slack) == {}, "a leased row was sent while its lease held"
+
+    await fake_slack.wait_for(lambda s: len(proposals_posted(s)) == 5, timeout=15)
+    assert set(proposals_posted(fake_slack).values()) == {1}
+    first = min(c.at for c in fake_slack.accepted("chat.postMessage"))
+    assert first >= claimed_at + lease - 0.2
+    await eventually(lambda: bot.runtime.store.outbox_counts() == {OutboxStatus.SENT.value: 5})
+
+
+@review_only
+async def test_slack_answering_500s_for_a_while_then_every_post_is_delivered(
+    start_bot: StartBot,
+):
+    bot = await start_bot()
+    bot.slack.fail_for(3.0)
+    response = await post_signed(bot.http, bot.base_url, tickets(20))
+    assert response.status == 202  # intake does not depend on Slack
+
+    await bot.slack.wait_for(lambda s: any(not c.ok for c in s.calls), timeout=5)
+    status, report = await health(bot)
+    assert status == 200 and report["database"] == "ok"
+    assert report["delivery"]["state"] == "retrying"
+    assert "internal_error" in report["delivery"]["last_error"]
+    assert report["slack"]["pending"] > 0
+
+    await bot.slack.wait_for(lambda s: len(proposals_posted(s)) == 20, timeout=20)
+    assert set(proposals_posted(bot.slack).values()) == {1}
+    await eventually(lambda: not bot.runtime.store.outbox_counts().get("pending"))
+    status, report = await health(bot)
+    assert report["delivery"]["state"] == "ok" and report["delivery"]["last_error"] is None
+    assert report["slack"]["pending"] == 0
+
+
+@review_only
+async def test_slack_timing_out_for_a_while_then_every_post_is_delivered(start_bot: StartBot):
+    bot = await start_bot(slack_timeout_seconds=1)
+    bot.slack.slow_for(3.0, delay=2.0)  # answers later than the bot waits, then fails
+    response = await post_signed(bot.http, bot.base_url, tickets(10))
+    assert response.status == 202
+
+    await asyncio.sleep(1.5)
+    _, report = await health(bot)
+    assert report["delivery"]["state"] == "retrying"
+    assert "Timeout" in report["delivery"]["last_error"]
+
+    await bot.slack.wait_for(lambda s: len(proposals_posted(s)) == 10, timeout=25)
+    assert set(proposals_posted(bot.slack).values()) == {1}
+    await eventually(lambda: not bot.runtime.store.outbox_counts().get("pending"))
+
+
+@review_only
+async def test_429_retry_after_is_honoured_per_channel(start_bot: StartBot):
+    bot = await start_bot()  # the bot's own pacing is off: Slack's 429s do the limiting
+    bot.slack.rate_limit(per_second=1, burst=2, retry_after=1)
+    await post_signed(bot.http, bot.base_url, tickets(6))
+
+    await bot.slack.wait_for(lambda s: len(proposals_posted(s)) == 6, timeout=20)
+    assert set(proposals_posted(bot.slack).values()) == {1}
+    posts = bot.slack.of("chat.postMessage")
+    limited = [c for c in posts if not c.ok]
+    assert limited, "Slack never answered 429, so nothing was tested"
+    for refused in limited:
+        later = [c for c in posts if c.at > refused.at]
+        assert later and later[0].at - refused.at >= 0.95, "retried before Retry-After ran out"
+
+
+async def test_a_rate_limited_channel_does_not_hold_up_other_channels(start_bot: StartBot):
+    bot = await start_bot()
+    bot.slack.rate_limit(per_second=0.5, burst=1, retry_after=2, channels={"C0SLOW"})
+
+    def item(channel: str, n: int) -> OutboxItem:
+        return OutboxItem(
+            dedupe_key=f"notice:{channel}:{n}",
+            method="chat.postMessage",
+            payload={"channel": channel, "text": f"notice {n}"},
+            purpose="notice",
+        )
+
+    # The slow channel's posts are queued first and are just as urgent.
+    queued = [item("C0SLOW", n) for n in range(3)] + [item("C0FAST", n) for n in range(5)]
+    assert bot.runtime.store.enqueue(queued) == 8
+    bot.runtime.worker.kick()
+
+    await bot.slack.wait_for(
+        lambda s: len(s.accepted("chat.postMessage", "C0SLOW")) == 3, timeout=15
+    )
+    slow = bot.slack.accepted("chat.postMessage", "C0SLOW")
+    fast = bot.slack.accepted("chat.postMessage", "C0FAST")
+    assert len(fast) == 5
+    assert max(c.at for c in fast) < slow[1].at, "the fast channel waited for the slow one"
+    assert slow[2].at - slow[0].at >= 3.5  # two Retry-After holds of 2 s each
+
+
+@review_only
+async def test_posting_is_paced_per_channel_under_slacks_limit(start_bot: StartBot):
+    rate, burst = 20.0, 2
+    bot = await start_bot(slack_channel_rate=rate, slack_channel_burst=burst)
+    bot.slack.rate_limit(per_second=rate * 1.25, burst=burst + 1, retry_after=1)
+    await post_signed(bot.http, bot.base_url, tickets(30))
+
+    await bot.slack.wait_for(lambda s: len(proposals_posted(s)) == 30, timeout=15)
+    posts = bot.slack.accepted("chat.postMessage", TRIAGE_CHANNEL)
+    assert all(c.ok for c in bot.slack.of("chat.postMessage")), "the bot outran Slack's limit"
+    times = sorted(c.at for c in posts)
+    for i, start in enumerate(times):
+        in_window = sum(1 for t in times[i:] if t - start < 0.5)
+        assert in_window <= burst + rate * 0.5 + 1
+    assert times[-1] - times[0] >= (30 - burst) / rate - 0.2
+
+
+@review_only
+async def test_a_burst_of_1000_is_posted_in_full_most_urgent_first(start_bot: StartBot):
+    bot = await start_bot(slack_channel_rate=250, slack_channel_burst=5, outbox_batch=50)
+    burst = tickets(1000, prefix="B")
+    burst.sort(key=lambda t: t["subject"] != "Thank you")  # the praise arrives first
+    response = await post_signed(bot.http, bot.base_url, burst)
+    assert response.status == 202
+
+    await bot.slack.wait_for(lambda s: len(proposals_posted(s)) == 1000, timeout=60)
+    assert set(proposals_posted(bot.slack).values()) == {1}
+
+    await eventually(lambda: not bot.runtime.store.outbox_counts().get("pending"))
+    rows = [r for r in bot.runtime.store.outbox_messages() if r.purpose == "proposal"]
+    assert len(rows) == 1000 and all(r.status == OutboxStatus.SENT.value for r in rows)
+    subjects = {t["id"]: t["subject"] for t in burst}
+    for row in rows:  # no-go and angry tickets are urgent, praise is last
+        if subjects[row.ticket_id] in ("Cancel my account", "Charged twice!!"):
+            assert row.priority == PRIORITY_URGENT
+        if subjects[row.ticket_id] == "Thank you":
+            assert row.priority == PRIORITY_PRAISE
+    # Whenever a post went out, no more urgent post had been waiting in the queue (longer
+    # than one delivery pass, SLACK_S): the queue drains most urgent first.
+    slack_s = timedelta(seconds=2)
+
+    def waiting_at(r, more_urgent: bool) -> bool:
+        return any(
+            (u.priority < r.priority if more_urgent else u.priority > r.priority)
+            and u.created_at < r.sent_at - slack_s
+            and u.sent_at > r.sent_at
+            for u in rows
+        )
+
+    jumped = [r.ticket_id for r in rows if waiting_at(r, more_urgent=True)]
+    chosen = sum(1 for r in rows if waiting_at(r, more_urgent=False))
+    assert jumped == [], f"{len(jumped)} posts went ahead of more urgent waiting ones"
+    assert chosen >= 100, "too little was ever waiting to show an order"
