@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.classifier import Classifier, load_classifier
 from bot.control import Control
 from bot.db import make_engine
 from bot.health import make_handler as make_health_handler
+from bot.intake.batcher import IntakeBatcher
 from bot.intake.webhook import make_handler as make_intake_handler
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
@@ -59,6 +60,12 @@ class Runtime:
     worker: Worker
     bolt: AsyncApp
     source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
+    intake_batcher: IntakeBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake_batcher = IntakeBatcher(
+            lambda tickets: self.service.intake(tickets, source="webhook")
+        )
 
     async def close(self) -> None:
         await self.worker.stop()

@@ -86,19 +86,22 @@ class Store:
     # --- tickets ----------------------------------------------------------------------------
 
     def _insert_new(self, session: Session, rows: list[dict[str, Any]]) -> list[str]:
-        """INSERT … ON CONFLICT DO NOTHING RETURNING id: the ids this call really created."""
+        """INSERT … ON CONFLICT DO NOTHING RETURNING id: the ids this call really created.
+
+        One statement executed for all rows (SQLAlchemy's insertmanyvalues batches them),
+        so the SQL is compiled once, not once per distinct batch size.
+        """
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            stmt = (
-                postgresql.insert(Ticket).values(rows).on_conflict_do_nothing(index_elements=["id"])
-            )
+            insert = postgresql.insert
         elif dialect == "sqlite":
-            stmt = sqlite.insert(Ticket).values(rows).on_conflict_do_nothing(index_elements=["id"])
+            insert = sqlite.insert
         else:
             raise RuntimeError(
                 f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
             )
-        return [row[0] for row in session.execute(stmt.returning(Ticket.id))]  # type: ignore[arg-type]
+        stmt = insert(Ticket).on_conflict_do_nothing(index_elements=["id"]).returning(Ticket.id)
+        return [row[0] for row in session.execute(stmt, rows)]  # type: ignore[call-overload]
 
     def add_tickets(
         self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
@@ -126,16 +129,19 @@ class Store:
         ]
         with self.session() as session:
             created = set(self._insert_new(session, rows))
-            for ticket_id in unique:
-                if ticket_id in created:
-                    session.add(
-                        AuditEvent(
-                            actor=actor,
-                            action="ticket_received",
-                            ticket_id=ticket_id,
-                            detail={"source": source},
-                        )
-                    )
+            received = [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": "ticket_received",
+                    "ticket_id": ticket_id,
+                    "detail": {"source": source},
+                }
+                for ticket_id in unique
+                if ticket_id in created
+            ]
+            if received:
+                session.execute(AuditEvent.__table__.insert(), received)  # type: ignore[attr-defined]
             session.commit()
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created]

@@ -6,7 +6,6 @@ A request is all-or-nothing: either every ticket in it is usable and stored befo
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -64,7 +63,7 @@ def make_handler(runtime: Runtime):
                 problems.append({"index": index, "error": str(exc)})
         if problems:
             return _error(422, "some tickets cannot be used; nothing was stored", problems=problems)
-        result = await asyncio.to_thread(runtime.service.intake, tickets, "webhook")
+        result = await runtime.intake_batcher.submit(tickets)
         runtime.worker.kick()
         log.info("intake: %d new, %d already known", len(result.new_ids), len(result.duplicate_ids))
         return web.json_response(
