@@ -42,6 +42,7 @@ from handlers.context import RUNTIME_KEY
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
+SHUTDOWN_STEP_SECONDS = 30.0
 
 
 @dataclass
@@ -196,5 +197,11 @@ async def running(
     finally:
         if jobs is not None:
             jobs.shutdown(wait=False)
-        await runtime.close()
-        await runner.cleanup()
+        # Shutdown is bounded: a stuck step is logged, never a process that will not exit.
+        for step in (runtime.close, runner.cleanup):
+            try:
+                await asyncio.wait_for(step(), timeout=SHUTDOWN_STEP_SECONDS)
+            except TimeoutError:
+                log.warning(
+                    "shutdown step %s took over %s s", step.__qualname__, SHUTDOWN_STEP_SECONDS
+                )

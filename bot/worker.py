@@ -39,6 +39,7 @@ class Worker:
         self._classify_wake = asyncio.Event()
         self._deliver_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def kick(self) -> None:
         """Ask for a pass now instead of at the next poll."""
@@ -59,7 +60,7 @@ class Worker:
         await self.dispatcher.drain()
 
     async def _classify_loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._classify_wake.clear()
             try:
                 await self.classify_pending()
@@ -72,7 +73,7 @@ class Worker:
             await _wait(self._classify_wake, self.poll_seconds)
 
     async def _deliver_loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._deliver_wake.clear()
             try:
                 await self.dispatcher.drain()
@@ -88,15 +89,22 @@ class Worker:
 
     def start(self) -> None:
         if not self._tasks:
+            self._stopping = False
             self._tasks = [
                 asyncio.create_task(self._classify_loop(), name="triage-classify"),
                 asyncio.create_task(self._deliver_loop(), name="triage-deliver"),
             ]
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop both loops. The flag ends them even when a cancellation is swallowed
+        (Python 3.11's wait_for can lose one that races a wake-up), and the wait is bounded."""
+        self._stopping = True
+        self.kick()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                log.warning("worker task %s did not stop in %.0f s", task.get_name(), timeout)
+                task.cancel()
         self._tasks = []
