@@ -481,14 +481,6 @@ class Store:
             ).all()
             return {status: int(count) for status, count in rows}
 
-    def next_outbox_due(self) -> datetime | None:
-        with self.session() as session:
-            return session.exec(
-                select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.status == OutboxStatus.PENDING.value
-                )
-            ).one()
-
     def outbox_messages(self, ticket_id: str | None = None) -> list[OutboxMessage]:
         with self.session() as session:
             query = select(OutboxMessage)
