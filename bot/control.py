@@ -12,9 +12,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlmodel import col
-
 from bot import blocks as kit
 from bot.models import AuditEvent, Pause, utcnow
 from bot.ownership.mode_control import ModeControl, describe
@@ -33,6 +30,17 @@ class ControlAnswer:
 
     text: str
     changed: bool
+
+
+def pause_line(pause: Pause, all_label: str, until_sep: str = "") -> str:
+    """One paused policy as people read it: who, since when, until when, why."""
+    scope = all_label if pause.policy == ALL else f"`{pause.policy}`"
+    until = f"{until_sep} until {kit.slack_date(pause.until)}" if pause.until else ""
+    why = f": {pause.reason}" if pause.reason else ""
+    return (
+        f":double_vertical_bar: {scope} paused by {kit.mention(pause.paused_by)} "
+        f"since {kit.slack_date(pause.paused_at)}{until}{why}"
+    )
 
 
 def parse_duration(token: str) -> timedelta | None:
@@ -143,10 +151,10 @@ class Control:
             return self._refusal(user, "resume", target)
         now = now or utcnow()
         scope = "*all automation*" if target == ALL else f"policy `{target}`"
-        removed = self._lift(
+        removed = self.store.clear_pause(
             target,
             AuditEvent(actor=user, action="resume", policy=target, at=now),
-            self._announce(f":arrow_forward: {kit.mention(user)} resumed {scope}."),
+            [self._announce(f":arrow_forward: {kit.mention(user)} resumed {scope}.")],
         )
         if not removed:
             still = ""
@@ -156,27 +164,6 @@ class Control:
                 f"{scope[0].upper()}{scope[1:]} was not paused; nothing changed.{still}", False
             )
         return ControlAnswer(f"Resumed {scope}. Announced in the triage channel.", True)
-
-    def _lift(
-        self, policy: str, audit: AuditEvent, notice: OutboxItem, expired_by: datetime | None = None
-    ) -> bool:
-        """Delete a pause with its audit row and announcement; exactly one process wins.
-
-        With `expired_by`, only a timed pause whose time is up is lifted, so a pause set
-        again meanwhile (by another process) is left alone.
-        """
-        condition = [col(Pause.policy) == policy]
-        if expired_by is not None:
-            condition += [col(Pause.until).is_not(None), col(Pause.until) <= expired_by]
-        with self.store.session() as session:
-            result = session.exec(delete(Pause).where(*condition))  # type: ignore[call-overload]
-            if result.rowcount != 1:
-                session.rollback()
-                return False
-            session.add(audit)
-            Store._enqueue(session, [notice])
-            session.commit()
-        return True
 
     def set_mode(self, user: str, text: str, now: datetime | None = None) -> ControlAnswer:
         """`/triage-mode <policy> <shadow|suggest|auto|default> [override] [reason]`."""
@@ -190,7 +177,7 @@ class Control:
         for pause in self.store.active_pauses_including_expired():
             if pause.until is not None and pause.until <= now:
                 scope = "all automation" if pause.policy == ALL else f"policy `{pause.policy}`"
-                done = self._lift(
+                done = self.store.clear_pause(
                     pause.policy,
                     AuditEvent(
                         actor="bot",
@@ -203,10 +190,12 @@ class Control:
                             "reason": pause.reason,
                         },
                     ),
-                    self._announce(
-                        f":arrow_forward: The timed pause of {scope} by "
-                        f"{kit.mention(pause.paused_by)} ended; resumed."
-                    ),
+                    [
+                        self._announce(
+                            f":arrow_forward: The timed pause of {scope} by "
+                            f"{kit.mention(pause.paused_by)} ended; resumed."
+                        )
+                    ],
                     expired_by=now,
                 )
                 if done:
@@ -219,14 +208,7 @@ class Control:
         lines = ["*Triage status*"]
         pauses = self.store.active_pauses()
         if pauses:
-            for p in pauses:
-                scope = "*all*" if p.policy == ALL else f"`{p.policy}`"
-                until = f", until {kit.slack_date(p.until)}" if p.until else ""
-                why = f": {p.reason}" if p.reason else ""
-                lines.append(
-                    f":double_vertical_bar: {scope} paused by {kit.mention(p.paused_by)} "
-                    f"since {kit.slack_date(p.paused_at)}{until}{why}"
-                )
+            lines.extend(pause_line(p, all_label="*all*", until_sep=",") for p in pauses)
         else:
             lines.append(":arrow_forward: Nothing is paused.")
         paused = {p.policy for p in pauses}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -126,9 +125,3 @@ class Settings(BaseSettings):
         for name in names:
             if not getattr(self, name.lower()):
                 raise MissingSettingError(name.upper(), why)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings; tests build their own `Settings(...)` instead."""
-    return Settings()

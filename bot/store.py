@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.models import (
     AuditEvent,
@@ -515,17 +515,29 @@ class Store:
             session.commit()
 
     def clear_pause(
-        self, policy: str, audit: AuditEvent, outbox: Iterable[OutboxItem] = ()
-    ) -> Pause | None:
+        self,
+        policy: str,
+        audit: AuditEvent,
+        outbox: Iterable[OutboxItem] = (),
+        expired_by: datetime | None = None,
+    ) -> bool:
+        """Delete a pause with its audit row and announcement; exactly one process wins.
+
+        With `expired_by`, only a timed pause whose time is up is lifted, so a pause set
+        again meanwhile (by another process) is left alone.
+        """
+        condition = [col(Pause.policy) == policy]
+        if expired_by is not None:
+            condition += [col(Pause.until).is_not(None), col(Pause.until) <= expired_by]
         with self.session() as session:
-            existing = session.get(Pause, policy)
-            if existing is None:
-                return None
-            session.delete(existing)
+            result = session.exec(delete(Pause).where(*condition))  # type: ignore[call-overload]
+            if result.rowcount != 1:
+                session.rollback()
+                return False
             session.add(audit)
             self._enqueue(session, outbox)
             session.commit()
-            return existing
+        return True
 
     # --- once-per-tick jobs across processes ----------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import blocks as kit
+from bot.control import pause_line
 from bot.models import Decision, Ticket, TicketStatus, utcnow
 from bot.ownership.mode_control import describe
 from bot.policies import ALL
@@ -115,15 +116,7 @@ def home_blocks(service: TriageService, user_id: str, now: datetime | None = Non
         ),
     ]
     if pauses:
-        lines = []
-        for p in pauses:
-            scope = "*all automation*" if p.policy == ALL else f"`{p.policy}`"
-            until = f" until {kit.slack_date(p.until)}" if p.until else ""
-            why = f": {p.reason}" if p.reason else ""
-            lines.append(
-                f":double_vertical_bar: {scope} paused by {kit.mention(p.paused_by)} "
-                f"since {kit.slack_date(p.paused_at)}{until}{why}"
-            )
+        lines = [pause_line(p, all_label="*all automation*") for p in pauses]
         blocks.append(SectionBlock(text=_md("\n".join(lines))))
     else:
         blocks.append(SectionBlock(text=_md(":arrow_forward: Nothing is paused.")))

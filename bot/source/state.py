@@ -249,12 +249,6 @@ class SourceStateRepo:
                 )
                 session.commit()
 
-    def checkpoint_count(self) -> int:
-        with self._session() as session:
-            return int(
-                session.exec(select(func.count()).where(SourceCheckpoint.name == self.track)).one()
-            )
-
     # refs and baseline
 
     def add_refs(self, refs: list[dict[str, Any]]) -> None:
