@@ -17,7 +17,7 @@ from dataclasses import dataclass
 class _Bucket:
     tokens: float
     updated: float
-    hold_until: float = 0.0
+    hold_until: float = float("-inf")  # no hold; any clock reading is later
 
 
 class ChannelPacer:

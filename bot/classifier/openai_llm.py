@@ -20,7 +20,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -183,6 +183,7 @@ class OpenAIClassifier:
         backoff_seconds: float = 0.5,
         circuit_failures: int = CIRCUIT_FAILURES,
         circuit_cooldown_seconds: float = CIRCUIT_COOLDOWN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.model = model
@@ -198,18 +199,21 @@ class OpenAIClassifier:
         self.use_logprobs = True
         self.last_error: str | None = None
         self._tables: dict[str, CalibrationTable] = {}
-        self._fitted_at = 0.0
+        self.clock = clock
+        # None means "never fitted": a monotonic clock may read less than the refresh
+        # interval (it counts from boot), so no number can stand for "long ago".
+        self._fitted_at: float | None = None
         self._lock = threading.Lock()
         self.circuit_failures = max(1, circuit_failures)
         self.circuit_cooldown_seconds = circuit_cooldown_seconds
         self._failures_in_a_row = 0
-        self._open_until = 0.0
+        self._open_until: float | None = None
 
     # --- the protocol ----------------------------------------------------------------------
 
     def predict(self, text: str) -> Prediction:
         local = self._local(text)
-        wait = self._open_until - time.monotonic()
+        wait = 0.0 if self._open_until is None else self._open_until - self.clock()
         if wait > 0:
             return self._failed(
                 local,
@@ -235,7 +239,7 @@ class OpenAIClassifier:
         with self._lock:
             self._failures_in_a_row += 1
             if self._failures_in_a_row >= self.circuit_failures:
-                self._open_until = time.monotonic() + self.circuit_cooldown_seconds
+                self._open_until = self.clock() + self.circuit_cooldown_seconds
                 log.warning(
                     "LLM endpoint failed %d times in a row; not calling it for %.0f s",
                     self._failures_in_a_row,
@@ -367,8 +371,9 @@ class OpenAIClassifier:
         if self.engine is None:
             return None
         with self._lock:
-            if time.monotonic() - self._fitted_at > CALIBRATION_REFRESH_SECONDS:
-                self._fitted_at = time.monotonic()
+            now = self.clock()
+            if self._fitted_at is None or now - self._fitted_at > CALIBRATION_REFRESH_SECONDS:
+                self._fitted_at = now
                 try:
                     pairs = human_labelled(self.engine, self.predictions, self.model)
                     self._tables = {m: t for m, p in pairs.items() if (t := fit(p)) is not None}
@@ -380,7 +385,7 @@ class OpenAIClassifier:
     def refit(self) -> None:
         """Forget the cached calibration so the next prediction refits it."""
         with self._lock:
-            self._fitted_at = 0.0
+            self._fitted_at = None
 
     def _remember(self, text: str, method: str, tag: str, raw: float) -> None:
         try:

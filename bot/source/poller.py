@@ -109,7 +109,7 @@ class SourcePoller:
         self.on_new: Callable[[], None] | None = None  # serve sets this to kick the worker
         self._failing: str | None = None
         self._warned_text_cursor = False
-        self._renewed = 0.0
+        self._renewed = float("-inf")  # never renewed; a monotonic clock may read near 0
 
     def close(self) -> None:
         self.reader.close()

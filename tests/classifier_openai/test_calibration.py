@@ -105,3 +105,41 @@ def test_human_decisions_calibrate_the_llm(make_llm, fake_openai, engine):
     assert prediction.confidence < 0.8 < 0.99
     assert any("calibrated" in n for n in prediction.notes)
     assert not math.isnan(prediction.confidence)
+
+
+@pytest.mark.parametrize("boot_seconds", [0.0, 12.5, 3599.0])
+def test_calibration_applies_right_after_the_host_boots(
+    make_llm, fake_openai, engine, boot_seconds
+):
+    """A monotonic clock counts from boot: a young host must still fit calibration at once."""
+    fake_openai.default = Reply.good("billing", logprobs=True, probability=0.99)
+    llm = make_llm(engine)
+    llm.clock = lambda: boot_seconds
+    texts = [f"Invoice question {i}\nWhy was I charged this amount?" for i in range(50)]
+    for text in texts:
+        llm.predict(text)
+    with Session(engine) as session:
+        for index, text in enumerate(texts):
+            subject, body = text.split("\n", 1)
+            session.add(
+                Ticket(id=f"boot-{index}", subject=subject, body=body, status=TicketStatus.ROUTED)
+            )
+            session.flush()
+            session.add(
+                Decision(
+                    ticket_id=f"boot-{index}",
+                    action="approve",
+                    tag="billing",
+                    proposed_tag="billing",
+                    actor="U0AGENT",
+                )
+            )
+        session.commit()
+    llm.refit()
+    prediction = llm.predict(texts[0])
+    assert any("calibrated" in n for n in prediction.notes)
+    assert prediction.confidence == pytest.approx(round(wilson_lower(50, 50), 4), abs=1e-4)
+
+    # Within the hour the table is cached; an hour later by the same clock it is refitted.
+    llm.clock = lambda: boot_seconds + 10
+    assert any("calibrated" in n for n in llm.predict(texts[1]).notes)
