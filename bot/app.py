@@ -22,6 +22,8 @@ from bot.control import Control
 from bot.db import make_engine
 from bot.health import make_handler as make_health_handler
 from bot.intake.batcher import IntakeBatcher
+from bot.intake.helpdesk_webhook import ROUTE as HELPDESK_ROUTE
+from bot.intake.helpdesk_webhook import make_handler as make_helpdesk_handler
 from bot.intake.webhook import make_handler as make_intake_handler
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
@@ -172,6 +174,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     if not runtime.settings.socket_mode:
         app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_post("/tickets", make_intake_handler(runtime))
+    app.router.add_post(HELPDESK_ROUTE, make_helpdesk_handler(runtime))
     app.router.add_get("/healthz", make_health_handler(runtime))
     return app
 

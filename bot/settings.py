@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     openai_max_retries: int = Field(default=2, ge=0, le=5)
     openai_backoff_seconds: float = Field(default=0.5, ge=0, le=10)
     intake_secret: str | None = None
+    # Native helpdesk webhooks (POST /tickets/<helpdesk>): each vendor's signing secret, or
+    # the shared token its sender presents; unset turns that endpoint off.
+    zendesk_webhook_secret: str | None = None
+    freshdesk_webhook_secret: str | None = None
+    intercom_webhook_secret: str | None = None
+    jsm_webhook_secret: str | None = None
+    chatwoot_webhook_secret: str | None = None
     source_database_url: str | None = None
     source_query: str | None = None
     # Helpdesk source tuning (issue 4; see README "Helpdesk database source").

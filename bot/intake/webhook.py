@@ -34,6 +34,32 @@ def _error(status: int, message: str, **extra: object) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
+async def store_items(
+    runtime: Runtime, items: list[object], source: str = "intake"
+) -> web.Response:
+    """Validate every item, then store all of them durably before answering 202 (or none)."""
+    if not items:
+        return _error(400, "the body holds no tickets")
+    if len(items) > MAX_TICKETS_PER_REQUEST:
+        return _error(413, f"at most {MAX_TICKETS_PER_REQUEST} tickets per request")
+    tickets: list[TicketIn] = []
+    problems: list[dict[str, object]] = []
+    for index, item in enumerate(items):
+        try:
+            tickets.append(TicketIn.from_raw(item))
+        except TicketRejected as exc:
+            problems.append({"index": index, "error": str(exc)})
+    if problems:
+        return _error(422, "some tickets cannot be used; nothing was stored", problems=problems)
+    result = await runtime.intake_batcher.submit(tickets)
+    runtime.worker.kick()
+    log.info("%s: %d new, %d already known", source, len(result.new_ids), len(result.duplicate_ids))
+    return web.json_response(
+        {"stored": result.new_ids, "duplicates": result.duplicate_ids},
+        status=202 if result.new_ids else 200,
+    )
+
+
 def make_handler(runtime: Runtime):
     async def receive_tickets(request: web.Request) -> web.Response:
         secret = runtime.settings.intake_secret
@@ -49,26 +75,6 @@ def make_handler(runtime: Runtime):
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _error(400, "the body is not valid UTF-8 JSON")
-        items = data if isinstance(data, list) else [data]
-        if not items:
-            return _error(400, "the body holds no tickets")
-        if len(items) > MAX_TICKETS_PER_REQUEST:
-            return _error(413, f"at most {MAX_TICKETS_PER_REQUEST} tickets per request")
-        tickets: list[TicketIn] = []
-        problems: list[dict[str, object]] = []
-        for index, item in enumerate(items):
-            try:
-                tickets.append(TicketIn.from_raw(item))
-            except TicketRejected as exc:
-                problems.append({"index": index, "error": str(exc)})
-        if problems:
-            return _error(422, "some tickets cannot be used; nothing was stored", problems=problems)
-        result = await runtime.intake_batcher.submit(tickets)
-        runtime.worker.kick()
-        log.info("intake: %d new, %d already known", len(result.new_ids), len(result.duplicate_ids))
-        return web.json_response(
-            {"stored": result.new_ids, "duplicates": result.duplicate_ids},
-            status=202 if result.new_ids else 200,
-        )
+        return await store_items(runtime, data if isinstance(data, list) else [data])
 
     return receive_tickets
