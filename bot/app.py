@@ -25,6 +25,7 @@ from bot.intake.batcher import IntakeBatcher
 from bot.intake.helpdesk_webhook import ROUTE as HELPDESK_ROUTE
 from bot.intake.helpdesk_webhook import make_handler as make_helpdesk_handler
 from bot.intake.webhook import make_handler as make_intake_handler
+from bot.outbound import WebhookSender
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
 from bot.policies import PolicySet, require_policies
@@ -72,6 +73,8 @@ class Runtime:
 
     async def close(self) -> None:
         await self.worker.stop()
+        with contextlib.suppress(Exception):
+            await self.dispatcher.webhooks.close()
         with contextlib.suppress(Exception):
             await self.client.session.close() if self.client.session else None
         if self.source is not None:
@@ -134,6 +137,7 @@ def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> R
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         pacer=ChannelPacer(settings.slack_channel_rate, settings.slack_channel_burst),
         max_backoff=settings.outbox_max_backoff_seconds,
+        webhooks=WebhookSender(settings.outbound_webhook_secret, settings.slack_timeout_seconds),
     )
     worker = Worker(service, dispatcher, settings.worker_poll_seconds)
     bolt = build_bolt_app(settings, client)

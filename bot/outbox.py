@@ -25,6 +25,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.models import OutboxMessage, utcnow
+from bot.outbound import METHOD as WEBHOOK_METHOD
+from bot.outbound import WebhookSender
 from bot.pacing import ChannelPacer
 from bot.store import Store
 
@@ -100,8 +102,10 @@ class OutboxDispatcher:
         lease: timedelta = LEASE,
         pacer: ChannelPacer | None = None,
         max_backoff: float = MAX_BACKOFF_SECONDS,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.store = store
+        self.webhooks = webhooks or WebhookSender(None)
         self.client = client
         self.batch = batch
         self.lease = lease
@@ -184,6 +188,8 @@ class OutboxDispatcher:
 
     async def _send(self, row: OutboxMessage, channel: str) -> str:
         assert row.id is not None
+        if row.method == WEBHOOK_METHOD:
+            return await self._send_webhook(row, channel)
         try:
             response = await self.client.api_call(row.method, json=row.payload)
         except SlackApiError as exc:
@@ -196,6 +202,40 @@ class OutboxDispatcher:
         )
         self._recovered()
         return SENT
+
+    async def _send_webhook(self, row: OutboxMessage, channel: str) -> str:
+        """An outbound decision webhook: retried like a Slack call, in its own lane."""
+        assert row.id is not None
+        delivery = await self.webhooks.post(row.payload, row.dedupe_key)
+        if delivery.accepted:
+            await asyncio.to_thread(self.store.outbox_sent, row.id, None, None)
+            return SENT
+        if delivery.permanent:
+            log.error("webhook refused permanently: %s (outbox id %s)", delivery.error, row.id)
+            await asyncio.to_thread(self.store.outbox_failed, row.id, delivery.error or "refused")
+            return FAILED
+        if delivery.retry_after is not None:
+            self.pacer.hold(channel, delivery.retry_after)
+            await asyncio.to_thread(
+                self.store.outbox_retry,
+                row.id,
+                delivery.error or "retry",
+                timedelta(seconds=delivery.retry_after),
+            )
+            return RATE_LIMITED
+        delay = _backoff(row.attempts, self.max_backoff)
+        self.pacer.hold(channel, min(delay.total_seconds(), FAILURE_COOLDOWN_SECONDS))
+        log.warning(
+            "webhook delivery failed (%s), attempt %d; retrying in %.1fs (outbox id %s)",
+            delivery.error,
+            row.attempts,
+            delay.total_seconds(),
+            row.id,
+        )
+        await asyncio.to_thread(
+            self.store.outbox_retry, row.id, delivery.error or "failed", delay
+        )
+        return RETRY
 
     def _recovered(self) -> None:
         self.last_sent_at = time.time()

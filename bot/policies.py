@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -48,10 +49,16 @@ class Policy(BaseModel):
     no_go: list[TagName] = Field(default_factory=list)
     handoff_sla_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     redact_pii: bool = True
+    # Told every decision of this policy (signed POST, through the outbox); see bot/outbound.py.
+    webhook_url: str | None = None
 
     def model_post_init(self, _context: object) -> None:
         if isinstance(self.threshold, float) and not 0.0 < self.threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1] or 'calibrated'")
+        if self.webhook_url is not None:
+            parts = urlsplit(self.webhook_url)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                raise ValueError("webhook_url must be an http(s) URL")
 
     def may_control(self, user_id: str) -> bool:
         """Owner and backup may pause, resume and override this policy."""

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import blocks as kit
+from bot import outbound
 from bot.classifier import Classifier, Sentiment
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
 from bot.ownership import shadow
@@ -217,6 +218,7 @@ class TriageService:
                     ticket, view, result.tag, "routed automatically by the bot", priority
                 )
             )
+            outbox.extend(self._webhook_items(ticket, result.tag, "auto", "bot", utcnow()))
         else:
             build = kit.review_message if pview.show else shadow.review_message
             message = build(view, pview, tags, self._excerpt)
@@ -263,6 +265,38 @@ class TriageService:
             purpose="route",
             priority=priority,
         )
+
+    def _webhook_items(
+        self, ticket: Ticket, tag: str, action: str, actor: str, at: datetime
+    ) -> list[OutboxItem]:
+        """The decision, told to the policy's webhook (if it has one) once, with the decision."""
+        policy = self.policies.for_tag(tag)
+        if policy is None or not policy.webhook_url:
+            return []
+        body = outbound.decision_body(
+            ticket_id=ticket.id,
+            ticket_url=getattr(ticket, "url", None),
+            tag=tag,
+            policy=policy.name,
+            action=action,
+            decided_by=actor,
+            decided_at=at,
+            proposed_tag=ticket.proposed_tag,
+        )
+        return [
+            OutboxItem(
+                dedupe_key=_key(outbound.PURPOSE, ticket.id),
+                method=outbound.METHOD,
+                payload={
+                    "channel": outbound.lane(policy.webhook_url),
+                    "url": policy.webhook_url,
+                    "body": body,
+                },
+                ticket_id=ticket.id,
+                purpose=outbound.PURPOSE,
+                priority=PRIORITY_UPDATE + 1,
+            )
+        ]
 
     def _update_item(
         self, ticket: Ticket, channel: str, ts: str, blocks: list, headline: str
@@ -361,6 +395,7 @@ class TriageService:
         )
         policy = self.policies.for_tag(final)
         action = "approve" if approve else "reassign"
+        outbox.extend(self._webhook_items(ticket, final, action, user, now))
         result = self.store.transition(
             ticket_id,
             allowed,

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     intercom_webhook_secret: str | None = None
     jsm_webhook_secret: str | None = None
     chatwoot_webhook_secret: str | None = None
+    # Signs the decision webhooks sent to policies' `webhook_url` (bot/outbound.py).
+    outbound_webhook_secret: str | None = None
     source_database_url: str | None = None
     source_query: str | None = None
     # Helpdesk source tuning (issue 4; see README "Helpdesk database source").
