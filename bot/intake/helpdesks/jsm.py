@@ -82,9 +82,9 @@ class JiraServiceManagement:
         fields = issue.get("fields") if isinstance(issue.get("fields"), Mapping) else {}
         key = first(issue.get("key"), issue.get("id"))
         reporter = fields.get("reporter") if isinstance(fields.get("reporter"), Mapping) else {}
-        url = None
+        url = issue.get("url") if isinstance(issue.get("url"), str) else None
         site = urlsplit(str(issue.get("self") or ""))
-        if site.scheme in {"http", "https"} and site.netloc and issue.get("key"):
+        if url is None and site.scheme in {"http", "https"} and site.netloc and issue.get("key"):
             url = f"{site.scheme}://{site.netloc}/browse/{issue['key']}"
         return [
             {
