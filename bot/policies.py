@@ -20,8 +20,14 @@ SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
 SlackChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 TagName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,47}$")]
+HelpdeskCategory = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 ALL = "all"
+
+
+def normalise_category(name: str) -> str:
+    """Helpdesk categories match case- and space-insensitively (`Billing ` == `billing`)."""
+    return " ".join(str(name).split()).casefold()
 
 
 class Mode(StrEnum):
@@ -51,6 +57,12 @@ class Policy(BaseModel):
     redact_pii: bool = True
     # Told every decision of this policy (signed POST, through the outbox); see bot/outbound.py.
     webhook_url: str | None = None
+    # The helpdesk's own category names that mean this policy's tag, for training on the
+    # team's history (`triage-bot train`, SOURCE_TRAIN_QUERY). A list when the policy has
+    # one tag; a mapping {category: tag} when it has several.
+    helpdesk_categories: list[HelpdeskCategory] | dict[HelpdeskCategory, TagName] = Field(
+        default_factory=list
+    )
 
     def model_post_init(self, _context: object) -> None:
         if isinstance(self.threshold, float) and not 0.0 < self.threshold <= 1.0:
@@ -59,6 +71,25 @@ class Policy(BaseModel):
             parts = urlsplit(self.webhook_url)
             if parts.scheme not in {"http", "https"} or not parts.netloc:
                 raise ValueError("webhook_url must be an http(s) URL")
+        categories = self.helpdesk_categories
+        if isinstance(categories, list) and categories and len(self.tags) != 1:
+            raise ValueError(
+                "helpdesk_categories: this policy has several tags; map each category to "
+                "one of them, e.g. helpdesk_categories: {Refunds: billing}"
+            )
+        if isinstance(categories, dict):
+            stray = sorted({t for t in categories.values() if t not in self.tags})
+            if stray:
+                raise ValueError(
+                    f"helpdesk_categories: maps onto {', '.join(stray)}, not a tag of this "
+                    f"policy (its tags: {', '.join(self.tags)})"
+                )
+
+    def category_tags(self) -> dict[str, str]:
+        """Normalised helpdesk category -> this policy's tag."""
+        if isinstance(self.helpdesk_categories, dict):
+            return {normalise_category(c): t for c, t in self.helpdesk_categories.items()}
+        return {normalise_category(c): self.tags[0] for c in self.helpdesk_categories}
 
     def may_control(self, user_id: str) -> bool:
         """Owner and backup may pause, resume and override this policy."""
@@ -118,6 +149,15 @@ class PolicySet:
         for policy in self.policies.values():
             for tag in policy.tags:
                 self.by_tag.setdefault(tag, policy)
+
+    @property
+    def categories(self) -> dict[str, str]:
+        """Every policy's helpdesk categories (normalised) -> the tag they mean."""
+        mapping: dict[str, str] = {}
+        for policy in self.policies.values():
+            for category, tag in policy.category_tags().items():
+                mapping.setdefault(category, tag)
+        return mapping
 
     @property
     def tags(self) -> list[str]:
@@ -245,6 +285,18 @@ def load_policies(
                     )
                 )
             seen.setdefault(tag, policy.name)
+    claimed: dict[str, str] = {}
+    for policy in policies.values():
+        for category in policy.category_tags():
+            if category in claimed and claimed[category] != policy.name:
+                problems.append(
+                    PolicyProblem(
+                        str(directory / f"{policy.name}.yml"),
+                        f"helpdesk_categories: {category!r} is already mapped by policy "
+                        f"'{claimed[category]}'",
+                    )
+                )
+            claimed.setdefault(category, policy.name)
     for tag in known_tags or []:
         if tag not in seen:
             problems.append(

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     outbound_webhook_secret: str | None = None
     source_database_url: str | None = None
     source_query: str | None = None
+    # A SELECT over the helpdesk's history for `triage-bot train` (docs/training.md): columns
+    # id, subject, body and tag (or category, mapped by a policy's helpdesk_categories).
+    source_train_query: str | None = None
     # Helpdesk source tuning (issue 4; see README "Helpdesk database source").
     source_cursor_column: str = "created_at"
     source_lookback_seconds: int = Field(default=600, ge=0)

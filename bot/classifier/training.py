@@ -219,14 +219,22 @@ def train(
     max_features: int = MAX_FEATURES,
     folds: int = TEMPERATURE_FOLDS,
     kind: str = DEFAULT_KIND,
+    calibration: Sequence[Example] | None = None,
 ) -> tuple[ModelArrays, TrainReport]:
-    """Fit, calibrate and choose thresholds; deterministic for the same examples."""
+    """Fit, calibrate and choose thresholds; deterministic for the same examples.
+
+    `calibration`: held-out examples (a team's real history) on which the temperature and
+    thresholds are chosen; `examples` are then all fitted. Without it, a fixed hash split
+    of `examples` holds out the calibration part.
+    """
     from threadpoolctl import threadpool_limits
 
     c = DEFAULT_C[kind] if c is None else c
     # One BLAS thread: multi-threaded reductions may differ in the last bits between runs.
     with threadpool_limits(limits=1):
-        return _train(examples, tags, target_precision, confidence, c, max_features, folds, kind)
+        return _train(
+            examples, tags, target_precision, confidence, c, max_features, folds, kind, calibration
+        )
 
 
 def _train(
@@ -238,28 +246,34 @@ def _train(
     max_features: int,
     folds: int,
     kind: str,
+    calibration: Sequence[Example] | None = None,
 ) -> tuple[ModelArrays, TrainReport]:
     examples = sorted(examples, key=lambda e: e.key)
     present = {e.tag for e in examples}
     missing = [t for t in tags if t not in present]
     if missing:
         raise ValueError(f"no training examples for tag(s): {', '.join(missing)}")
-    fit = [e for e in examples if not is_calibration(e.key)]
-    calib = [e for e in examples if is_calibration(e.key)]
+    if calibration is None:
+        fit = [e for e in examples if not is_calibration(e.key)]
+        calib = [e for e in examples if is_calibration(e.key)]
+    else:
+        fit, calib = list(examples), sorted(calibration, key=lambda e: e.key)
     if not calib or not {e.tag for e in fit} >= set(tags):
         raise ValueError("too few examples to split into fit and calibration parts")
     y_fit = _label_index(fit, tags)
     y_cal = _label_index(calib, tags)
     vectorizer = make_vectorizer(max_features)
     x_fit = vectorizer.fit_transform([e.text for e in fit])
-    smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
-    oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
-    temperature = fit_temperature(oof, y_fit)
+    x_cal = vectorizer.transform([e.text for e in calib])
     model = make_linear(kind, c).fit(x_fit, y_fit)
+    if calibration is None:
+        smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
+        oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
+        temperature = fit_temperature(oof, y_fit)
+    else:  # the held-out (real) tickets set the temperature too, not the fitted ones
+        temperature = fit_temperature(model.decision_function(x_cal), y_cal)
 
-    probs = softmax(
-        model.decision_function(vectorizer.transform([e.text for e in calib])) / temperature
-    )
+    probs = softmax(model.decision_function(x_cal) / temperature)
     predicted = probs.argmax(axis=1)
     top = probs.max(axis=1)
     right = predicted == y_cal
@@ -279,7 +293,9 @@ def _train(
         "confidence": confidence,
         "format": FORMAT,
     }
-    version = _version(examples, params)
+    if calibration is not None:
+        params["held_out"] = "given"
+    version = _version([*examples, *(calibration or [])], params)
     n_human = sum(1 for e in fit if e.key.startswith("human:"))
     meta = {
         "format": FORMAT,
@@ -293,7 +309,7 @@ def _train(
         "params": params,
         "n_fit": len(fit),
         "n_calibration": len(calib),
-        "n_human": sum(1 for e in examples if e.key.startswith("human:")),
+        "n_human": sum(1 for e in [*fit, *calib] if e.key.startswith("human:")),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     arrays = to_arrays(vectorizer, model, len(tags), meta)
