@@ -64,8 +64,15 @@ class TriageService:
         self.store = store
         self.classifier = classifier
         self.policies = policies
-        self.modes = ModeBook(store, policies)  # stored overrides + launch gate (bot.ownership)
+        # Stored overrides + launch gate (bot.ownership); the gate counts only the proposals
+        # of the live model's lineage (bot.classifier.registry).
+        self.modes = ModeBook(store, policies, versions=self._evidence_versions)
         self._per_ticket = 0.001  # seconds one classification takes (moving average)
+
+    def _evidence_versions(self) -> list[str] | None:
+        from bot.classifier.rollout import evidence_versions
+
+        return evidence_versions(self.settings, self.classifier)
 
     # --- views -----------------------------------------------------------------------------
 

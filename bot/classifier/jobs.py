@@ -1,9 +1,11 @@
 """The scheduled retrain inside `serve`, and picking up a model another process trained.
 
 Once a day (RETRAIN_TIME in TIMEZONE) one process — whichever claims the day's run key in
-the store first — retrains from TRAINING_DATA plus every human decision so far, writes
-MODEL_PATH atomically and records `model_trained` in the audit log. Every process checks
-MODEL_PATH each minute and swaps in a newer model, so all of them route with the same one.
+the store first — retrains from the team's history (the files the live model was trained
+on, SOURCE_TRAIN_QUERY), the base examples and every human decision so far, records
+`model_trained`, and scores the new model in shadow: it replaces MODEL_PATH only when at
+least as precise as the live one (bot.classifier.rollout). Every process checks MODEL_PATH
+each minute and swaps in a newer model, so all of them route with the same one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import TYPE_CHECKING
 
 from bot.classifier.base import ModelFileError
 from bot.classifier.local import LocalModel
-from bot.classifier.retrain import TrainingError, train_to
+from bot.classifier.registry import Registry, RegistryError
+from bot.classifier.retrain import TrainingError, deployment_policies, fit, gather
+from bot.classifier.rollout import live_model, review
 from bot.models import AuditEvent, utcnow
 
 if TYPE_CHECKING:
@@ -41,22 +45,43 @@ def install(runtime: Runtime, model: LocalModel) -> None:
 
 
 def retrain_once(runtime: Runtime, day: date | None = None, **train_options: object) -> str | None:
-    """Retrain if this process wins today's run; returns the new version, or None."""
+    """Retrain if this process wins today's run; returns the new version when it went live.
+
+    The new model is a candidate until shadow scoring says it is at least as precise as
+    the live one (bot.classifier.governance); the scheduler never promotes an unscored one.
+    """
     settings = runtime.settings
     key = f"retrain:{(day or utcnow().date()).isoformat()}"
     if not runtime.store.claim_run(key, owner=_owner()):
         return None
-    data = [settings.training_data] if settings.training_data.is_file() else []
+    registry = Registry(settings.model_path)
     try:
-        arrays, report = train_to(
-            settings,
-            settings.model_path,
-            data,
-            use_human=True,
-            engine=runtime.engine,
-            **train_options,
+        live = live_model(settings)
+        known = registry.entry(live.version)
+        history = [Path(p) for p in (known.history if known else []) if Path(p).is_file()]
+        data = gather(settings, history, use_human=True, engine=runtime.engine)
+        arrays, report = fit(data, **train_options)
+        registry.add_candidate(arrays, "retrain", [str(p) for p in history])
+        policies = deployment_policies(settings)
+        if policies is None:
+            raise TrainingError("the policies are invalid; run: triage-bot check-policies")
+        runtime.store.audit(
+            AuditEvent(
+                actor="bot",
+                action="model_trained",
+                detail={
+                    "model_version": report.version,
+                    "n_fit": report.n_fit,
+                    "n_calibration": report.n_calibration,
+                    "n_human": report.meta.get("n_human", 0),
+                    "n_history": data.n_history,
+                    "thresholds": report.meta["thresholds"],
+                    "path": str(registry.file_of(report.version)),
+                },
+            )
         )
-    except (TrainingError, OSError) as exc:
+        outcome = review(settings, runtime.store, policies, report.version, actor="bot")
+    except (TrainingError, RegistryError, ModelFileError, OSError) as exc:
         runtime.store.release_run(key)
         log.error("scheduled retrain failed: %s", exc)
         return None
@@ -64,24 +89,13 @@ def retrain_once(runtime: Runtime, day: date | None = None, **train_options: obj
         runtime.store.release_run(key)
         log.exception("scheduled retrain failed")
         return None
-    runtime.store.audit(
-        AuditEvent(
-            actor="bot",
-            action="model_trained",
-            detail={
-                "model_version": report.version,
-                "n_fit": report.n_fit,
-                "n_calibration": report.n_calibration,
-                "n_human": report.meta.get("n_human", 0),
-                "thresholds": report.meta["thresholds"],
-                "path": str(settings.model_path),
-            },
-        )
-    )
     runtime.store.finish_run(key)
+    log.info("scheduled retrain: %s", outcome.line())
+    if not outcome.promoted:
+        return None
     if isinstance(runtime.classifier, LocalModel):
-        install(runtime, LocalModel(arrays, settings.model_path))
-    log.info("scheduled retrain: now routing with %s", report.version)
+        model = LocalModel.load(settings.model_path)
+        install(runtime, model)
     return report.version
 
 

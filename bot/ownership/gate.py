@@ -7,10 +7,15 @@ Proposed tag == final tag counts as correct: an approval, a shadow-mode pick of 
 tag, an uncorrected auto-route. A reassign or a correction counts as wrong. Over at least
 `launch_min_decided` such tickets in the last `launch_window_days`, precision must reach
 `target_precision` (both from `_global.yml`).
+
+Evidence belongs to the model that earned it: given the live model's lineage (the versions
+whose proposals count for it, bot.classifier.registry), only their proposals are measured.
+A model promoted without shadow scoring starts with no evidence of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +43,7 @@ class GateStatus:
     min_decided: int
     target: float
     window_days: int
+    model_versions: tuple[str, ...] | None = None  # whose proposals count; None: every model's
 
     def describe(self) -> str:
         """One line for Slack and the CLI, e.g. `precision 96.0% (48/50, 30 days); gate: 97% over ≥50`."""
@@ -64,8 +70,17 @@ def eligible(decision: str, guardrails: list[str] | None) -> bool:
     return set(guardrails or []) <= NOT_ABOUT_THE_PROPOSAL
 
 
-def _measure(store: Store, policy: Policy, since: datetime) -> tuple[int, int]:
+def _measure(
+    store: Store, policy: Policy, since: datetime, versions: Collection[str] | None = None
+) -> tuple[int, int]:
     """(decided, correct) over the policy's most recent eligible decided tickets."""
+    where = [
+        col(Ticket.final_tag).is_not(None),
+        col(Ticket.decided_at) >= since,
+        col(Proposal.tag).in_(policy.tags),
+    ]
+    if versions is not None:
+        where.append(col(Proposal.model_version).in_(list(versions)))
     with store.session() as session:
         rows = session.exec(
             select(
@@ -76,11 +91,7 @@ def _measure(store: Store, policy: Policy, since: datetime) -> tuple[int, int]:
                 Ticket.final_tag,
             )
             .join(Ticket, col(Ticket.id) == col(Proposal.ticket_id))
-            .where(
-                col(Ticket.final_tag).is_not(None),
-                col(Ticket.decided_at) >= since,
-                col(Proposal.tag).in_(policy.tags),
-            )
+            .where(*where)
             .order_by(col(Ticket.decided_at).desc(), col(Proposal.id).desc())
             .limit(ROW_CAP)
         ).all()
@@ -98,14 +109,22 @@ def _measure(store: Store, policy: Policy, since: datetime) -> tuple[int, int]:
 
 
 def launch_gate(
-    store: Store, policies: PolicySet, policy: Policy | str, now: datetime | None = None
+    store: Store,
+    policies: PolicySet,
+    policy: Policy | str,
+    now: datetime | None = None,
+    versions: Collection[str] | None = None,
 ) -> GateStatus:
-    """Measure one policy against the launch gate (used by /triage-status, App Home, digest)."""
+    """Measure one policy against the launch gate (used by /triage-status, App Home, digest).
+
+    `versions`: the model versions whose proposals count (the live model's lineage).
+    """
     if isinstance(policy, str):
         policy = policies.policies[policy]
     settings = policies.global_settings
     now = now or utcnow()
-    decided, correct = _measure(store, policy, now - timedelta(days=settings.launch_window_days))
+    since = now - timedelta(days=settings.launch_window_days)
+    decided, correct = _measure(store, policy, since, versions)
     precision = correct / decided if decided else None
     if settings.launch_min_decided == 0:
         meets = True
@@ -124,6 +143,7 @@ def launch_gate(
         min_decided=settings.launch_min_decided,
         target=settings.target_precision,
         window_days=settings.launch_window_days,
+        model_versions=tuple(versions) if versions is not None else None,
     )
 
 

@@ -9,7 +9,7 @@ runs in `suggest` and every proposal says `launch_gate`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,9 +63,16 @@ class EffectiveMode:
 class ModeBook:
     """Reads and writes per-policy modes; one per process, state in the store."""
 
-    def __init__(self, store: Store, policies: PolicySet) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policies: PolicySet,
+        versions: Callable[[], Collection[str] | None] | None = None,
+    ) -> None:
         self.store = store
         self.policies = policies
+        # The live model's lineage: whose proposals are launch-gate evidence (None: all).
+        self.versions = versions
         self._gates: dict[str, tuple[float, GateStatus]] = {}
 
     # --- reading ---------------------------------------------------------------------------
@@ -76,12 +83,13 @@ class ModeBook:
 
     def gate(self, policy: str, now: datetime | None = None) -> GateStatus:
         """The policy's launch-gate status; cached briefly unless a `now` is given."""
+        versions = self.versions() if self.versions is not None else None
         if now is not None:
-            return launch_gate(self.store, self.policies, policy, now)
+            return launch_gate(self.store, self.policies, policy, now, versions)
         cached = self._gates.get(policy)
         if cached is not None and time.monotonic() - cached[0] < GATE_TTL_SECONDS:
             return cached[1]
-        status = launch_gate(self.store, self.policies, policy)
+        status = launch_gate(self.store, self.policies, policy, versions=versions)
         self._gates[policy] = (time.monotonic(), status)
         return status
 
