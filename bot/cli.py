@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from bot.classifier.base import ModelFileError
 from bot.commands import audit as audit_command
-from bot.commands import check_policies, classify, db, ingest, serve, train
+from bot.commands import check_policies, classify, db, ingest, model, serve, train
 from bot.commands import digest as digest_command
 from bot.commands import eval as eval_command
 from bot.commands.common import CommandError
@@ -20,6 +20,7 @@ COMMANDS = [serve, classify, check_policies, db]
 COMMANDS.append(digest_command)  # daily digest (issue 5)
 COMMANDS.append(ingest)  # helpdesk database source (issue 4)
 COMMANDS.extend([train, eval_command])  # local classifier (issue 3)
+COMMANDS.append(model)  # model registry: list, promote, rollback
 COMMANDS.append(audit_command)  # the audit trail (issue 6)
 
 

@@ -108,7 +108,9 @@ def shadow_set(
     since = (now or utcnow()) - timedelta(days=window_days)
     known = set(tags)
     labels = {
-        tid: tag for tid, tag in human_labels(engine).items() if tag in known and is_shadow_reserved(tid)
+        tid: tag
+        for tid, tag in human_labels(engine).items()
+        if tag in known and is_shadow_reserved(tid)
     }
     if not labels:
         return []
@@ -170,17 +172,26 @@ def compare(
     target = policies.global_settings.target_precision
     if new.precision is None:
         if old.precision is None and new.accuracy >= old.accuracy:
-            return Verdict(True, "at_least_as_precise", "neither model routes alone; "
-                           f"accuracy {new.accuracy:.1%} vs {old.accuracy:.1%}", n, old, new)
-        return Verdict(False, "routes_nothing", "it would route none of the decided tickets "
-                       "alone", n, old, new)
+            return Verdict(
+                True,
+                "at_least_as_precise",
+                f"neither model routes alone; accuracy {new.accuracy:.1%} vs {old.accuracy:.1%}",
+                n,
+                old,
+                new,
+            )
+        return Verdict(
+            False, "routes_nothing", "it would route none of the decided tickets alone", n, old, new
+        )
     bar = target if old.precision is None else old.precision
     against = "the target precision" if old.precision is None else "the live model"
     if new.precision >= bar:
-        return Verdict(True, "at_least_as_precise",
-                       f"{new.describe()} vs {against} {bar:.1%}", n, old, new)
-    return Verdict(False, "less_precise", f"{new.describe()} is below {against} {bar:.1%}",
-                   n, old, new)
+        return Verdict(
+            True, "at_least_as_precise", f"{new.describe()} vs {against} {bar:.1%}", n, old, new
+        )
+    return Verdict(
+        False, "less_precise", f"{new.describe()} is below {against} {bar:.1%}", n, old, new
+    )
 
 
 def announcement(settings: Settings, policies: PolicySet | None, text: str) -> list[OutboxItem]:

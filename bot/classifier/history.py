@@ -176,7 +176,11 @@ def policy_stub(label: str) -> str:
         "  threshold: calibrated",
     ]
     if tag != label:
-        lines.append(f"  helpdesk_categories: [{label!r}]" if "," in label else f"  helpdesk_categories: [{label}]")
+        lines.append(
+            f"  helpdesk_categories: [{label!r}]"
+            if "," in label
+            else f"  helpdesk_categories: [{label}]"
+        )
     return "\n".join(lines)
 
 

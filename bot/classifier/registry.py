@@ -28,7 +28,9 @@ from bot.models import utcnow
 
 INDEX = "registry.json"
 KEEP_FILES = 6  # model files kept on disk: the live one, its predecessors, recent candidates
-LINEAGE_CAP = 60  # versions whose proposals may count for the gate (older ones are outside any window)
+LINEAGE_CAP = (
+    60  # versions whose proposals may count for the gate (older ones are outside any window)
+)
 
 
 class RegistryError(RuntimeError):

@@ -168,6 +168,7 @@ def read_history(
         problems.extend(bad)
         sources.append(str(path))
     if use_query:
+
         def rows_read(n: int) -> None:
             if progress is not None and n % 5000 == 0:
                 progress(f"reading SOURCE_TRAIN_QUERY: {n:,} rows")

@@ -25,9 +25,7 @@ class Outcome:
     def line(self) -> str:
         if self.promoted:
             how = "" if self.verdict.code != "too_few" else " without shadow scoring"
-            return (
-                f"promoted {self.version}{how} (replaces {self.previous}): {self.verdict.reason}"
-            )
+            return f"promoted {self.version}{how} (replaces {self.previous}): {self.verdict.reason}"
         return (
             f"not promoted: {self.version} kept as a candidate ({self.status}): "
             f"{self.verdict.reason}"
