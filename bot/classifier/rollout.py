@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.classifier.governance import Verdict, compare, record, shadow_set
-from bot.classifier.local import LocalModel, load_local_model
+from bot.classifier.local import BUNDLED_MODEL, LocalModel
 from bot.classifier.registry import Entry, Registry, RegistryError
 from bot.policies import PolicySet
 from bot.settings import Settings
@@ -34,7 +34,9 @@ class Outcome:
 
 def live_model(settings: Settings) -> LocalModel:
     """The model routing now: MODEL_PATH, or the shipped one when MODEL_PATH is absent."""
-    return load_local_model(settings)
+    if settings.model_path.is_file():
+        return LocalModel.load(settings.model_path)
+    return LocalModel.load(BUNDLED_MODEL)
 
 
 def review(

@@ -159,17 +159,17 @@ def _train_governed(
     from bot.db import SchemaOutOfDateError, ensure_schema, make_engine
     from bot.store import Store
 
+    policies = deployment_policies(settings)
+    if policies is None:
+        raise CommandError("the policies are invalid; run: triage-bot check-policies")
+    data, arrays, report = _train(args, settings, files, use_query)
     try:
         ensure_schema(settings.database_url, auto_upgrade=False)
     except SchemaOutOfDateError as exc:
         raise CommandError(f"{exc}; the store records every model change") from exc
-    policies = deployment_policies(settings)
-    if policies is None:
-        raise CommandError("the policies are invalid; run: triage-bot check-policies")
     engine = make_engine(settings.database_url)
     try:
         store = Store(engine)
-        data, arrays, report = _train(args, settings, files, use_query, engine)
         registry = Registry(settings.model_path)
         history = [str(p.resolve()) for p in files]
         registry.add_candidate(arrays, "train", history)

@@ -13,9 +13,12 @@ import pytest
 from sqlmodel import Session
 
 from bot.classifier.base import DEFAULT_TAGS
-from bot.classifier.feedback import human_examples
+from bot.classifier.feedback import human_examples, is_shadow_reserved
 from bot.classifier.jobs import register_retrain, reload_if_changed, retrain_once
 from bot.classifier.local import BUNDLED_MODEL, LocalModel
+from bot.classifier.registry import Registry
+from bot.classifier.retrain import deployment_policies
+from bot.classifier.rollout import review
 from bot.db import make_engine
 from bot.models import Decision, utcnow
 from bot.store import Store
@@ -114,7 +117,11 @@ def test_human_decisions_become_examples_approve_confirms_reassign_corrects(stor
     assert "VAT number" in examples["human:h1"].text
 
 
-def test_scheduled_retrain_learns_from_the_store_once_per_day_and_audits_it(
+def trained_versions(store: Store) -> list[str]:
+    return [e.detail["model_version"] for e in store.audit_events() if e.action == "model_trained"]
+
+
+def test_scheduled_retrain_learns_from_the_store_once_per_day_but_never_promotes_unscored(
     store: Store, tmp_path: Path, database_url: str
 ):
     seed_decisions(store)
@@ -122,32 +129,36 @@ def test_scheduled_retrain_learns_from_the_store_once_per_day_and_audits_it(
     runtime = runtime_for(store, tmp_path, database_url, bundled)
     day = date(2026, 11, 27)
 
-    version = retrain_once(runtime, day=day, **FAST)
-    assert version is not None and version != bundled.version
-    assert runtime.settings.model_path.is_file()
-    assert (
-        runtime.classifier.version == version and runtime.service.classifier is runtime.classifier
-    )
-    written = LocalModel.load(runtime.settings.model_path)
-    assert written.version == version and written.meta["n_human"] == 3
-
-    events = [e for e in store.audit_events() if e.action == "model_trained"]
-    assert len(events) == 1
-    assert events[0].detail["model_version"] == version and events[0].detail["n_human"] == 3
+    # Three human decisions cannot score a new model in shadow: it is kept, not put live.
+    assert retrain_once(runtime, day=day, **FAST) is None
+    assert not runtime.settings.model_path.exists()
+    assert runtime.classifier is bundled and runtime.service.classifier is bundled
+    [version] = trained_versions(store)
+    registry = Registry(runtime.settings.model_path)
+    candidate = LocalModel.load(registry.file_of(version))
+    assert candidate.version == version != bundled.version
+    reserved = sum(is_shadow_reserved(t) for t in ("h1", "h2", "h3"))
+    assert candidate.meta["n_human"] == 3 - reserved  # the shadow share is never trained on
+    entry = registry.entry(version)
+    assert entry is not None and entry.status == "held" and "decided ticket" in entry.note
+    held = [e for e in store.audit_events() if e.action == "model_held"]
+    assert len(held) == 1 and held[0].detail["model_version"] == version
+    assert held[0].detail["code"] == "too_few"
 
     # Another process (or a second firing) the same day does nothing.
     assert retrain_once(runtime, day=day, **FAST) is None
-    assert len([e for e in store.audit_events() if e.action == "model_trained"]) == 1
+    assert len(trained_versions(store)) == 1
 
 
 def test_a_new_decision_changes_the_next_models_version(
     store: Store, tmp_path: Path, database_url: str
 ):
     runtime = runtime_for(store, tmp_path, database_url, LocalModel.load(BUNDLED_MODEL))
-    first = retrain_once(runtime, day=date(2026, 11, 27), **FAST)
+    retrain_once(runtime, day=date(2026, 11, 27), **FAST)
     seed_decisions(store)
-    second = retrain_once(runtime, day=date(2026, 11, 28), **FAST)
-    assert first and second and first != second
+    retrain_once(runtime, day=date(2026, 11, 28), **FAST)
+    first, second = trained_versions(store)
+    assert first != second
 
 
 def test_failed_retrain_releases_the_day_so_it_can_be_retried(
@@ -175,7 +186,13 @@ def test_other_processes_pick_up_the_new_model_file(
     trainer = runtime_for(store, tmp_path, database_url, bundled)
     other = runtime_for(store, tmp_path, database_url, LocalModel.load(BUNDLED_MODEL))
     assert reload_if_changed(other) is None  # nothing at MODEL_PATH yet
-    version = retrain_once(trainer, day=date(2026, 11, 27), **FAST)
+    retrain_once(trainer, day=date(2026, 11, 27), **FAST)
+    [version] = trained_versions(store)
+    policies = deployment_policies(trainer.settings)
+    assert policies is not None
+    # An operator puts the held candidate live; every process follows within a minute.
+    outcome = review(trainer.settings, store, policies, version, "cli:ops", allow_unscored=True)
+    assert outcome.promoted
     assert reload_if_changed(other) == version
     assert other.classifier.version == version and other.service.classifier is other.classifier
     assert reload_if_changed(other) is None  # unchanged file: no reload
