@@ -33,7 +33,7 @@ class HistoryError(RuntimeError):
 
 @dataclass(frozen=True)
 class HistoryTicket:
-    key: str  # stable: "file:<id>" or "source:<id>", so the held-out split is reproducible
+    key: str  # stable: "history:<id>" (files) or "source:<id>", so the held-out split is reproducible
     text: str
     label: str  # as the helpdesk wrote it: a tag, or a category a policy maps
     where: str  # for messages: "history.csv line 3", "SOURCE_TRAIN_QUERY row 12"
@@ -69,7 +69,7 @@ def read_history_file(path: Path) -> tuple[list[HistoryTicket], list[str]]:
             continue
         tickets.append(
             HistoryTicket(
-                f"file:{row.ticket.id}",
+                f"history:{row.ticket.id}",
                 row.ticket.text[:MAX_TEXT_CHARS],
                 label,
                 f"{path} line {row.line}",
