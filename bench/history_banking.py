@@ -43,7 +43,7 @@ from bot.classifier.evaluation import run as run_eval  # noqa: E402
 from bot.classifier.local import LocalModel  # noqa: E402
 from bot.classifier.retrain import fit, gather  # noqa: E402
 from bot.classifier.training import LabelledRow  # noqa: E402
-from bot.policies import load_policies  # noqa: E402
+from bot.policies import PolicySet, load_policies  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 # Only intents whose tag a support lead would not argue about. Left out on purpose: declined
@@ -121,9 +121,14 @@ def write_history(path: Path, rows: list[tuple[str, str, str]]) -> None:
             writer.writerow([ticket_id, "", text, tag])
 
 
-def measure(model: LocalModel, rows, policies) -> dict[str, object]:
+def measure(model: LocalModel, rows, policies, min_words: int) -> dict[str, object]:
     labelled = [LabelledRow(i + 2, tid, text, tag, {}) for i, (tid, text, tag) in enumerate(rows)]
     outcomes = run_eval(labelled, model, policies)
+    short_ok = PolicySet(
+        policies=policies.policies,
+        global_settings=policies.global_settings.model_copy(update={"min_words": min_words}),
+    )
+    short_auto = [o for o in run_eval(labelled, model, short_ok) if o.decision == "auto"]
     # The model's own decision: confidence at or above the calibrated threshold of its tag.
     model_auto = [
         o for o in outcomes if o.confidence >= model.thresholds.get(o.predicted, float("inf"))
@@ -146,6 +151,7 @@ def measure(model: LocalModel, rows, policies) -> dict[str, object]:
         "accuracy": round(sum(o.correct for o in outcomes) / len(outcomes), 4),
         "model_decision": figures(model_auto),
         "bot_decision": figures(bot_auto),
+        f"bot_decision_min_words_{min_words}": figures(short_auto),
         "review_reasons": dict(
             Counter(g.split(":")[0] for o in outcomes if o.decision != "auto" for g in o.guardrails)
         ),
@@ -169,6 +175,12 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=1500)
     parser.add_argument("--per-tag", type=int, default=300)
     parser.add_argument("--base", default="missing", choices=("missing", "all", "none"))
+    parser.add_argument(
+        "--min-words",
+        type=int,
+        default=3,
+        help="also report the bot's decision with this min_words (banking queries are short)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -196,7 +208,7 @@ def main() -> None:
             "history": len(history),
             "history_per_tag": dict(Counter(t for _, _, t in history)),
             "train_seconds": round(seconds, 1),
-            "next_tickets": measure(model, following, policies),
+            "next_tickets": measure(model, following, policies, args.min_words),
         }
         _full, seconds_all = train_on(history, work, "all", settings_kw)
         report["train_seconds_1500_plus_synthetic"] = round(seconds_all, 1)
@@ -217,7 +229,7 @@ def main() -> None:
             "tags": rich,
             "history": len(big_history),
             "train_seconds": round(seconds, 1),
-            "next_tickets": measure(model, rest, policies),
+            "next_tickets": measure(model, rest, policies, args.min_words),
         }
     if args.json:
         print(json.dumps(report, indent=1))
@@ -230,7 +242,7 @@ def main() -> None:
             f"\n{name}: trained on {part['history']} in {part['train_seconds']} s; "  # type: ignore[index]
             f"{nxt['tickets']} next tickets, accuracy {nxt['accuracy']}"
         )
-        for view in ("model_decision", "bot_decision"):
+        for view in ("model_decision", "bot_decision", f"bot_decision_min_words_{args.min_words}"):
             f = nxt[view]
             print(
                 f"  {view:<15} precision {f['precision']} (95% lower {f['precision_lower_95']})"

@@ -48,7 +48,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 MIN_REAL_PER_TAG = 30  # below this many real tickets, a tag also learns from the base examples
-MIN_POOL_SUPPORT = 20  # held-out real tickets a tag needs before it may share the pooled threshold
+CROSS_FIT_MIN = 200  # real tickets from which thresholds are cross-fitted on all of them
 BASE_MODES = ("missing", "all", "none")
 
 Progress = Callable[[str], None]
@@ -70,6 +70,8 @@ class TrainingData:
     history_sources: list[str] = field(default_factory=list)
     real_per_tag: dict[str, int] = field(default_factory=dict)
     base_tags: list[str] = field(default_factory=list)  # tags that learned from base examples
+    real: list[Example] = field(default_factory=list)  # history + human decisions
+    base: list[Example] = field(default_factory=list)  # TRAINING_DATA examples used
 
     @property
     def examples(self) -> list[Example]:
@@ -243,6 +245,8 @@ def gather(
         n_history=len(history),
         history_sources=sources,
         real_per_tag=dict(per_tag),
+        real=real,
+        base=base_examples,
         base_tags=base_tags if real else [],
     )
 
@@ -253,8 +257,20 @@ def fit(
     target_precision: float | None = None,
     **train_options: object,
 ) -> tuple[ModelArrays, TrainReport]:
-    """Train on gathered data (held-out real calibration when there is some)."""
+    """Train on gathered data; thresholds from real held-out tickets whenever there are some.
+
+    With at least CROSS_FIT_MIN real tickets, every real ticket serves as held-out evidence
+    once (cross-fitting, bot.classifier.crossfit) and the model is then fitted on all of
+    them; with fewer, a fixed share of them is held out.
+    """
     target = target_precision or data.target_precision
+    if data.calibration and len(data.real) >= CROSS_FIT_MIN:
+        from bot.classifier.crossfit import cross_fit
+
+        try:
+            return cross_fit(data.real, data.base, data.tags, target, confidence, **train_options)
+        except ValueError as exc:
+            raise TrainingError(str(exc)) from exc
     try:
         arrays, report = train(
             data.fit,
@@ -274,42 +290,23 @@ def fit(
 def pool_thresholds(
     arrays: ModelArrays, calibration: list[Example], target: float, confidence: float
 ) -> list[str]:
-    """Give tags too thin for a bound of their own the threshold proven over all held-out tickets.
-
-    A team's history holds a few hundred held-out tickets per tag at best: too few for each
-    tag to show a 97% lower bound alone. Pooled, the held-out tickets can show it. A tag takes
-    the pooled threshold only when it has at least MIN_POOL_SUPPORT held-out tickets of its
-    own and its own precision above that threshold meets the target too; a tag missing from
-    the real data never does. Returns the tags that took it (recorded in the model's meta).
-    """
+    """Give tags too thin for a bound of their own the threshold proven over all held-out
+    tickets (rules: bot.classifier.crossfit.choose_all). Returns the tags that took it."""
     import numpy as np
 
-    from bot.classifier.calibration import choose_threshold
+    from bot.classifier.crossfit import choose_all
     from bot.classifier.local import LocalModel
 
     model = LocalModel(arrays)
     tags = list(model.tags)
     probs = np.array([model.probabilities(e.text) for e in calibration])
-    predicted = probs.argmax(axis=1)
-    top = probs.max(axis=1)
     truth = np.array([tags.index(e.tag) for e in calibration])
-    right = predicted == truth
-    pooled = choose_threshold("*", top, right, target, confidence)
-    meta = arrays.meta
-    if pooled.threshold is None:
-        return []
-    took = []
-    for i, tag in enumerate(tags):
-        if meta["thresholds"].get(tag) is not None:
-            continue
-        mine = (predicted == i) & (top >= pooled.threshold)
-        support = int((truth == i).sum())
-        if support < MIN_POOL_SUPPORT or not mine.any() or right[mine].mean() < target:
-            continue
-        meta["thresholds"][tag] = pooled.threshold
-        took.append(tag)
-    meta["pooled_threshold"] = {**pooled.as_dict(), "tags": took}
-    return took
+    chosen, pooled = choose_all(probs, truth, tags, target, confidence)
+    for t in chosen:
+        if arrays.meta["thresholds"].get(t.tag) is None and t.threshold is not None:
+            arrays.meta["thresholds"][t.tag] = t.threshold
+    arrays.meta["pooled_threshold"] = pooled
+    return list(pooled["tags"])  # type: ignore[arg-type]
 
 
 def train_to(

@@ -133,8 +133,9 @@ def test_train_on_an_exported_history_file_goes_live_and_is_used(
     model = LocalModel.load(model_path)
     assert f"promoted {model.version} without shadow scoring" in out.out
     assert "refunds" in model.tags and set(DEFAULT_TAGS) <= set(model.tags)
-    assert model.meta["n_calibration"] > 0
-    assert model.meta["params"]["held_out"] == "given"  # thresholds from the real history
+    # Thresholds and temperature come from the real history only (cross-fitted on all of it).
+    assert model.meta["n_calibration"] == len(history_rows())
+    assert model.meta["calibration"].startswith("cross-fitted")
 
     engine = make_engine(url)
     try:
