@@ -79,12 +79,8 @@ def review(
         return Outcome(True, version, previous, verdict, "live")
     status = "held" if verdict.code == "too_few" else "refused"
     registry.mark(version, status, verdict.as_dict(), verdict.reason)
-    text = None
-    if status == "refused":
-        text = (
-            f":no_entry: A newly trained model ({version}) was *not* promoted: "
-            f"{verdict.reason}. The bot keeps routing with {live.version}."
-        )
+    # Nothing changed for anyone routing: audited, not announced (a nightly retrain that
+    # keeps the live model would otherwise post every day). The operator of `train` sees it.
     record(
         store,
         settings,
@@ -92,7 +88,7 @@ def review(
         f"model_{status}",
         actor,
         {"model_version": version, "live_version": live.version, **verdict.as_dict()},
-        text,
+        None,
     )
     return Outcome(False, version, live.version, verdict, status)
 
