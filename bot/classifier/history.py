@@ -8,6 +8,7 @@ copy: guessing what "Refunds" means would put wrong tickets in front of the wron
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -176,11 +177,8 @@ def policy_stub(label: str) -> str:
         "  threshold: calibrated",
     ]
     if tag != label:
-        lines.append(
-            f"  helpdesk_categories: [{label!r}]"
-            if "," in label
-            else f"  helpdesk_categories: [{label}]"
-        )
+        plain = re.fullmatch(r"[A-Za-z][\w .-]*", label) is not None
+        lines.append(f"  helpdesk_categories: [{label if plain else json.dumps(label)}]")
     return "\n".join(lines)
 
 
@@ -197,6 +195,8 @@ def to_examples(
     for ticket in tickets:
         if ticket.label in known:
             tag = ticket.label
+        elif slug(ticket.label) in known:  # "Account access", "BILLING": the tag by its name
+            tag = slug(ticket.label)
         else:
             tag = categories.get(normalise_category(ticket.label), "")
             if tag not in known:
