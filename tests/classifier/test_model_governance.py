@@ -253,3 +253,42 @@ def test_the_launch_gate_counts_only_the_live_models_lineage(store: Store, deplo
     assert lineage.decided == 4
     book = ModeBook(store, policies, versions=lambda: ["new-model"])
     assert book.gate("billing", now).decided == 1
+
+
+def test_the_scheduled_retrain_promotes_a_model_that_scores_at_least_as_well(
+    store: Store, deployment, bad: ModelArrays, tmp_path: Path
+):
+    from types import SimpleNamespace
+
+    from bot.classifier.jobs import retrain_once
+    from tests.classifier.conftest import write_csv
+
+    settings, _policies = deployment
+    decide_tickets(store, 60)
+    save_model(settings.model_path, bad)  # a poor model is live
+    settings = make_settings(
+        database_url=settings.database_url,
+        model_path=settings.model_path,
+        policies_dir=settings.policies_dir,
+        training_data=write_csv(tmp_path / "base.csv", small_rows(70)),
+    )
+    live = LocalModel.load(settings.model_path)
+    runtime = SimpleNamespace(
+        settings=settings,
+        store=store,
+        engine=store.engine,
+        classifier=live,
+        service=SimpleNamespace(classifier=live),
+    )
+
+    version = retrain_once(runtime, **SMALL)
+
+    assert version is not None and version != live.version
+    assert LocalModel.load(settings.model_path).version == version
+    assert (
+        runtime.classifier.version == version and runtime.service.classifier is runtime.classifier
+    )
+    [promoted] = [e for e in store.audit_events() if e.action == "model_promoted"]
+    assert promoted.actor == "bot" and promoted.detail["scored"] is True
+    assert promoted.detail["candidate"]["precision"] >= (promoted.detail["live"]["precision"] or 0)
+    assert Registry(settings.model_path).file_of(live.version).is_file()
