@@ -154,6 +154,11 @@ def read_history_query(
                 f"SOURCE_TRAIN_QUERY row {number}",
             )
         )
+    if not tickets and not problems:
+        raise HistoryError(
+            "SOURCE_TRAIN_QUERY returned no labelled ticket (every row lacked a tag or "
+            "category, or the query matched nothing)"
+        )
     return tickets, problems
 
 
