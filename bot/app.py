@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +20,7 @@ from bot.classifier import Classifier, load_classifier
 from bot.control import Control
 from bot.db import make_engine
 from bot.health import make_handler as make_health_handler
+from bot.http_guard import GuardedSite, RequestGuard, buffer_budget
 from bot.intake.batcher import IntakeBatcher
 from bot.intake.helpdesk_webhook import ROUTE as HELPDESK_ROUTE
 from bot.intake.helpdesk_webhook import make_handler as make_helpdesk_handler
@@ -29,13 +29,11 @@ from bot.outbound import WebhookSender
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
 from bot.policies import PolicySet, require_policies
-from bot.reliability import (
-    bounded_requests,
-    keep_bodies_out_of_bolt_logs,
-    store_unavailable_is_503,
-)
+from bot.reliability import keep_bodies_out_of_bolt_logs, store_unavailable_is_503
+from bot.response_urls import first_refused
 from bot.service import TriageService
 from bot.settings import Settings
+from bot.slack_gate import SlackGate
 from bot.source.jobs import build_source
 from bot.store import Store
 from bot.worker import Worker
@@ -65,6 +63,7 @@ class Runtime:
     bolt: AsyncApp
     source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
     intake_batcher: IntakeBatcher = field(init=False)
+    http_guard: RequestGuard | None = None  # set by build_web_app (HTTP server state)
 
     def __post_init__(self) -> None:
         self.intake_batcher = IntakeBatcher(
@@ -99,6 +98,18 @@ def _install_middleware(app: AsyncApp, runtime: Runtime) -> None:
     async def inject_runtime(context: dict[str, Any], next) -> None:
         context[RUNTIME_KEY] = runtime
         await next()
+
+    @app.middleware
+    async def response_url_on_slack(body: dict[str, Any], next) -> BoltResponse | None:
+        """Refuse a payload whose response_url points outside Slack: nothing runs, and
+        nothing is ever POSTed there."""
+        settings = runtime.settings
+        host = first_refused(body, settings.response_url_hosts, settings.slack_api_url)
+        if host is not None:
+            log.warning("refused a Slack request whose response_url points at %s", host)
+            return BoltResponse(status=400, body="response_url is not a Slack URL")
+        await next()
+        return None
 
     @app.middleware
     async def drop_event_retries(body: dict[str, Any], next) -> BoltResponse | None:
@@ -161,22 +172,29 @@ def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> R
 
 
 def build_web_app(runtime: Runtime) -> web.Application:
-    """aiohttp routes: Slack requests, the intake webhook, and the health check."""
-    app = web.Application(
-        client_max_size=runtime.settings.max_body_bytes,
-        middlewares=[
-            bounded_requests(runtime.settings.max_concurrent_requests),
-            store_unavailable_is_503,
-        ],
+    """aiohttp routes: Slack requests, the intake webhook, and the health check.
+
+    Every POST body is read in full (within REQUEST_READ_TIMEOUT_SECONDS and its route's
+    cap) before the request takes one of MAX_CONCURRENT_REQUESTS slots (bot.http_guard).
+    """
+    settings = runtime.settings
+
+    def cap_for(path: str) -> int:
+        return settings.slack_max_body_bytes if path == SLACK_EVENTS_PATH else settings.max_body_bytes
+
+    largest = max(settings.slack_max_body_bytes, settings.max_body_bytes)
+    guard = RequestGuard(
+        settings.max_concurrent_requests,
+        settings.request_read_timeout_seconds,
+        cap_for,
+        buffer_budget(settings.max_concurrent_requests, largest),
     )
-
-    async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await runtime.bolt.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
-
-    if not runtime.settings.socket_mode:
-        app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    runtime.http_guard = guard
+    app = web.Application(
+        client_max_size=largest, middlewares=[guard.middleware, store_unavailable_is_503]
+    )
+    if not settings.socket_mode:
+        app.router.add_post(SLACK_EVENTS_PATH, SlackGate(runtime).handle)
     app.router.add_post("/tickets", make_intake_handler(runtime))
     app.router.add_post(HELPDESK_ROUTE, make_helpdesk_handler(runtime))
     app.router.add_get("/healthz", make_health_handler(runtime))
@@ -192,7 +210,8 @@ async def running(
 
     runner = web.AppRunner(build_web_app(runtime), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    assert runtime.http_guard is not None
+    site = GuardedSite(runner, host, port, runtime.http_guard)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
     runtime.worker.start()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.classifier.llm_health import llm_health
+from bot.http_guard import http_health
 from bot.outbox import delivery_health
 from bot.source.health import source_check
 
@@ -23,6 +24,7 @@ HEALTH_CHECKS: list[HealthCheck] = []
 HEALTH_CHECKS.append(delivery_health)  # Slack delivery state (issue 7)
 HEALTH_CHECKS.append(source_check)  # helpdesk database source (issue 4)
 HEALTH_CHECKS.append(llm_health)  # CLASSIFIER=openai: budget and last failure (issue 3)
+HEALTH_CHECKS.append(http_health)  # request slots: in use, waiting, saturated
 
 
 def _report(runtime: Runtime) -> tuple[int, dict[str, Any]]:

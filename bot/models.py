@@ -171,3 +171,29 @@ class SeenEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=128)
     seen_at: datetime = Field(default_factory=utcnow)
+
+
+class SeenSlackRequest(SQLModel, table=True):
+    """Signatures of Slack requests already handled: a captured request cannot be replayed
+    within Slack's 5-minute window (rows older than the window are pruned)."""
+
+    __tablename__ = "slack_requests_seen"
+
+    signature: str = Field(primary_key=True, max_length=80)
+    request_ts: int = Field(index=True)  # X-Slack-Request-Timestamp (seconds)
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class ControlMessage(SQLModel, table=True):
+    """Where controls are shown: one row per (channel, ts, block_id of an actions block).
+
+    A click is honoured only when the block it came from is recorded at the message it
+    was clicked in (see Store.record_controls / Store.shows_control).
+    """
+
+    __tablename__ = "control_messages"
+
+    channel: str = Field(primary_key=True, max_length=64)
+    ts: str = Field(primary_key=True, max_length=64)
+    block_id: str = Field(primary_key=True, max_length=255)
+    recorded_at: datetime = Field(default_factory=utcnow)

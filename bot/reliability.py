@@ -1,8 +1,6 @@
 """Web-server guards for floods and outages, and keeping request bodies out of logs.
 
-- `bounded_requests`: at most N POST requests are read and handled at once; the rest
-  wait (unread bodies stay in the kernel and aiohttp's small read buffer), so memory is
-  bounded by N × MAX_BODY_BYTES however many senders flood the bot.
+- (Request slots, body caps and read timeouts live in bot.http_guard.)
 - `store_unavailable_is_503`: when the database cannot be reached, senders get an honest
   503 with Retry-After instead of a 500 and a traceback; nothing was stored.
 - `keep_bodies_out_of_bolt_logs`: Bolt logs the whole body of a request with a bad
@@ -11,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -22,20 +19,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STORE_RETRY_AFTER_SECONDS = 5
-
-
-def bounded_requests(limit: int):
-    """aiohttp middleware: handle at most `limit` POSTs at once; later ones queue."""
-    gate = asyncio.Semaphore(limit)
-
-    @web.middleware
-    async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method != "POST":
-            return await handler(request)
-        async with gate:
-            return await handler(request)
-
-    return bounded
 
 
 @web.middleware

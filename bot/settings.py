@@ -8,11 +8,26 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+# The largest request Slack sends to /slack/events: a click on a message of 50 blocks of
+# 3,000 characters each, every character at worst an astral one that Slack's JSON writes as
+# a `\uXXXX\uXXXX` surrogate pair and the form encoding percent-encodes (16 bytes), plus
+# room for the rest of the payload (user, team, container, state, fallback text).
+SLACK_MESSAGE_BLOCKS = 50
+SLACK_BLOCK_CHARS = 3_000
+SLACK_WORST_BYTES_PER_CHAR = 16
+SLACK_ENVELOPE_BYTES = 256 * 1024
+SLACK_LARGEST_REQUEST_BYTES = (
+    SLACK_MESSAGE_BLOCKS * SLACK_BLOCK_CHARS * SLACK_WORST_BYTES_PER_CHAR + SLACK_ENVELOPE_BYTES
+)
+# Where Slack's response_url points (commercial and GovSlack).
+SLACK_RESPONSE_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
 
 class MissingSettingError(RuntimeError):
@@ -89,6 +104,15 @@ class Settings(BaseSettings):
     outbox_max_backoff_seconds: float = Field(default=60.0, gt=0)
     outbox_batch: int = Field(default=50, ge=1, le=1000)
     max_concurrent_requests: int = Field(default=16, ge=1)
+    # HTTP hardening (docs/security.md): a client has this long for its headers and again for
+    # its body; /slack/events bodies are capped at the largest request Slack really sends.
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    slack_max_body_bytes: int = Field(
+        default=SLACK_LARGEST_REQUEST_BYTES, ge=SLACK_LARGEST_REQUEST_BYTES // 2
+    )
+    # Comma-separated hosts a response_url may point at; unset: Slack's own hosts plus the
+    # host of SLACK_API_URL (so a local Slack-compatible server keeps working).
+    slack_response_url_hosts: str | None = None
     # Local classifier (issue 3; README "Classifier, thresholds and evaluation").
     model_path: Path = Path("models/triage-model.npz")
     training_data: Path = Path("data/tickets_train.csv")
@@ -127,6 +151,15 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         """Socket Mode is on exactly when an app-level token is configured."""
         return bool(self.slack_app_token)
+
+    @property
+    def response_url_hosts(self) -> frozenset[str]:
+        """Hosts the bot may POST a response_url to (lower-case, no port)."""
+        if self.slack_response_url_hosts and self.slack_response_url_hosts.strip():
+            hosts = self.slack_response_url_hosts.split(",")
+        else:
+            hosts = [*SLACK_RESPONSE_HOSTS, urlsplit(self.slack_api_url).hostname or ""]
+        return frozenset(h.strip().lower().rstrip(".") for h in hosts if h.strip())
 
     @property
     def effective_digest_channel(self) -> str | None:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.models import (
     AuditEvent,
+    ControlMessage,
     Decision,
     JobRun,
     OutboxMessage,
@@ -27,11 +28,22 @@ from bot.models import (
     Pause,
     Proposal,
     SeenEvent,
+    SeenSlackRequest,
     Ticket,
     TicketStatus,
     utcnow,
 )
 from bot.tickets import TicketIn
+
+
+def control_block_ids(payload: dict[str, Any]) -> list[str]:
+    """The block_ids of the actions blocks (the clickable controls) in a message payload."""
+    blocks = payload.get("blocks") if isinstance(payload, dict) else None
+    found: list[str] = []
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict) and block.get("type") == "actions" and block.get("block_id"):
+            found.append(str(block["block_id"]))
+    return found
 
 
 @dataclass(frozen=True)
@@ -436,7 +448,7 @@ class Store:
                     result_ts=ts,
                     last_error=None,
                 )
-                .returning(outbox.c.ticket_id, outbox.c.purpose)
+                .returning(outbox.c.ticket_id, outbox.c.purpose, outbox.c.payload)
             ).first()
             if row is not None and row.ticket_id and row.purpose == "proposal" and ts:
                 session.execute(
@@ -444,6 +456,9 @@ class Store:
                     .where(tickets.c.id == row.ticket_id)
                     .values(message_channel=channel, message_ts=ts)
                 )
+            if row is not None and channel and ts:
+                payload = row.payload if isinstance(row.payload, dict) else {}
+                self._record_controls(session, channel, ts, control_block_ids(payload))
             session.commit()
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
@@ -593,3 +608,95 @@ class Store:
                 session.rollback()
                 return False
             return True
+
+    # --- replayed Slack requests ---------------------------------------------------------------
+
+    def first_slack_request(self, signature: str, request_ts: int) -> bool:
+        """True the first time a signed Slack request is seen; a replay of it gets False.
+
+        Shared by every process on the store, so a captured request cannot be replayed
+        against another `serve` process either.
+        """
+        with self.session() as session:
+            session.add(SeenSlackRequest(signature=signature[:80], request_ts=request_ts))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    def prune_slack_requests(self, older_than_ts: int) -> int:
+        """Forget signatures of requests that Slack's 5-minute window already refuses."""
+        with self.session() as session:
+            result = session.exec(  # type: ignore[call-overload]
+                delete(SeenSlackRequest).where(
+                    col(SeenSlackRequest.request_ts) < older_than_ts
+                )
+            )
+            session.commit()
+            return int(result.rowcount or 0)
+
+    # --- where controls are shown ---------------------------------------------------------------
+
+    def _record_controls(
+        self, session: Session, channel: str, ts: str, block_ids: Iterable[str]
+    ) -> None:
+        rows = [
+            {"channel": channel, "ts": ts, "block_id": block_id, "recorded_at": utcnow()}
+            for block_id in dict.fromkeys(block_ids)
+        ]
+        if not rows:
+            return
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(ControlMessage).on_conflict_do_nothing(), rows)
+
+    def record_controls(
+        self,
+        channel: str,
+        ts: str,
+        block_ids: Iterable[str],
+        session: Session | None = None,
+    ) -> None:
+        """Record that the message at (channel, ts) shows these controls (actions blocks).
+
+        Every message sent through the outbox is recorded automatically when Slack accepts
+        it (`outbox_sent`: each actions block's block_id, e.g. `triage:<ticket id>`,
+        `handoff:<ticket id>`, `triage-group:<group id>`). Code that posts controls some
+        other way records them here. With `session`, the caller commits.
+        """
+        if session is not None:
+            self._record_controls(session, channel, ts, block_ids)
+            return
+        with self.session() as own:
+            self._record_controls(own, channel, ts, block_ids)
+            own.commit()
+
+    def controls_at(self, channel: str, ts: str) -> set[str]:
+        """The block_ids of the controls recorded at the message (channel, ts)."""
+        with self.session() as session:
+            rows = session.exec(
+                select(ControlMessage.block_id).where(
+                    ControlMessage.channel == channel, ControlMessage.ts == ts
+                )
+            ).all()
+            return set(rows)
+
+    def shows_control(
+        self, channel: str, ts: str, block_id: str, ticket_id: str | None = None
+    ) -> bool:
+        """Does the message (channel, ts) show the control `block_id`? A ticket's own
+        proposal message (tickets.message_channel/ts) always counts as showing it."""
+        if not channel or not ts or not block_id:
+            return False
+        with self.session() as session:
+            if session.get(ControlMessage, (channel, ts, block_id)) is not None:
+                return True
+            if ticket_id is None:
+                return False
+            ticket = session.get(Ticket, ticket_id)
+            return (
+                ticket is not None
+                and ticket.message_channel == channel
+                and ticket.message_ts == ts
+            )
