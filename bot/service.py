@@ -50,6 +50,11 @@ class ClickOutcome:
     message: str | None = None
 
 
+def _esc(text: str) -> str:
+    """User-controlled values (ticket ids, a reassign value) in an ephemeral mrkdwn reply."""
+    return kit.escape_mrkdwn(str(text))
+
+
 def _key(purpose: str, ticket_id: str) -> str:
     return f"{purpose}:{ticket_id}:{uuid.uuid4().hex}"
 
@@ -327,29 +332,29 @@ class TriageService:
 
     def _already(self, ticket: Ticket | None, ticket_id: str) -> ClickOutcome:
         if ticket is None:
-            return ClickOutcome(False, f"Ticket #{ticket_id} is not in the triage store.")
+            return ClickOutcome(False, f"Ticket #{_esc(ticket_id)} is not in the triage store.")
         if ticket.status == TicketStatus.NEW:
-            return ClickOutcome(False, f"Ticket #{ticket.id} is still being classified.")
+            return ClickOutcome(False, f"Ticket #{_esc(ticket.id)} is still being classified.")
         if ticket.status in (TicketStatus.ROUTED, TicketStatus.AUTO_ROUTED) and ticket.decided_at:
             who = "the bot" if ticket.decided_by == "bot" else kit.mention(ticket.decided_by or "")
             return ClickOutcome(
                 False,
-                f"Ticket #{ticket.id} was already routed to `{ticket.final_tag}` by {who} "
+                f"Ticket #{_esc(ticket.id)} was already routed to `{_esc(ticket.final_tag or '')}` by {who} "
                 f"{kit.slack_date(ticket.decided_at)}. Nothing changed.",
             )
         if ticket.status == TicketStatus.HANDED_OFF and ticket.handed_off_at:
             return ClickOutcome(
                 False,
-                f"Ticket #{ticket.id} was already handed to its owner "
+                f"Ticket #{_esc(ticket.id)} was already handed to its owner "
                 f"{kit.slack_date(ticket.handed_off_at)}; claim it from the handoff message.",
             )
         if ticket.status == TicketStatus.CLAIMED and ticket.claimed_at:
             return ClickOutcome(
                 False,
-                f"Ticket #{ticket.id} was already claimed by {kit.mention(ticket.claimed_by or '')} "
+                f"Ticket #{_esc(ticket.id)} was already claimed by {kit.mention(ticket.claimed_by or '')} "
                 f"{kit.slack_date(ticket.claimed_at)}.",
             )
-        return ClickOutcome(False, f"Ticket #{ticket.id} cannot take that action now.")
+        return ClickOutcome(False, f"Ticket #{_esc(ticket.id)} cannot take that action now.")
 
     def _original_update(
         self, ticket: Ticket, clicked: tuple[str, str], blocks: list, headline: str
@@ -376,7 +381,7 @@ class TriageService:
         if ticket is None:
             return self._already(None, ticket_id)
         if tag is not None and self.policies.for_tag(tag) is None:
-            return ClickOutcome(False, f"`{tag}` is not a tag any policy covers.")
+            return ClickOutcome(False, f"`{_esc(tag)}` is not a tag any policy covers.")
         proposal = self.store.latest_proposal(ticket_id)
         approve = tag is None
         if approve and shadow.is_shadow(proposal):

@@ -22,14 +22,35 @@ log = logging.getLogger(__name__)
 Step = Callable[[TriageService, str, str, tuple[str, str], dict[str, Any]], ClickOutcome]
 
 
+NOT_HERE = (
+    "That control does not belong to the message it was clicked in, so nothing changed. "
+    "Use the controls on the ticket's own message."
+)
+
+
 def ticket_id_of(action: dict[str, Any]) -> str | None:
-    """The ticket a control belongs to, from its block_id (`triage:<id>` / `handoff:<id>`)."""
+    """The ticket a control belongs to, from its block_id (`triage:<id>` / `handoff:<id>`).
+
+    Only the block_id counts: it is checked against the message that was clicked, a
+    button's value is not."""
     block_id = str(action.get("block_id") or "")
     for prefix in (TRIAGE_BLOCK_PREFIX, HANDOFF_BLOCK_PREFIX):
         if block_id.startswith(prefix):
             return block_id[len(prefix) :] or None
-    value = action.get("value")
-    return str(value) if value else None
+    return None
+
+
+async def shown_here(runtime: Any, body: dict[str, Any], action: dict[str, Any]) -> bool:
+    """Was this control really shown in the message that was clicked?
+
+    Every message that shows a ticket's controls is recorded with its (channel, ts) when
+    Slack accepts it (Store.record_controls), so a forged or stale block_id clicked from
+    some other message (another ticket's, a user's) is refused.
+    """
+    channel, ts = clicked_message(body)
+    block_id = str(action.get("block_id") or "")
+    own = ticket_id_of(action) if block_id.startswith(TRIAGE_BLOCK_PREFIX) else None
+    return await asyncio.to_thread(runtime.store.shows_control, channel, ts, block_id, own)
 
 
 def clicked_message(body: dict[str, Any]) -> tuple[str, str]:
@@ -54,6 +75,14 @@ async def _handle(
                 response_type="ephemeral",
                 replace_original=False,
             )
+            return
+        if not await shown_here(runtime, body, action):
+            log.warning(
+                "refused a click on %s: that control is not shown in message %s/%s",
+                action.get("block_id"),
+                *clicked_message(body),
+            )
+            await respond(text=NOT_HERE, response_type="ephemeral", replace_original=False)
             return
         outcome = await asyncio.to_thread(
             step, runtime.service, ticket_id, user, clicked_message(body), action

@@ -3,6 +3,7 @@ a local Slack Web API server, and the real bot on a loopback port."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -177,7 +178,12 @@ class BotUnderTest:
         selected: str | None = None,
         block_prefix: str = "triage:",
         channel: str = TRIAGE_CHANNEL,
+        wait_shown: bool = True,
     ) -> aiohttp.ClientResponse:
+        """Click as a person would: only once the message shows the control (the bot records
+        where controls are shown when Slack accepts a post, a moment after the fake sees it)."""
+        if wait_shown:
+            await self.wait_shown(channel, message_ts, f"{block_prefix}{ticket_id}", ticket_id)
         body = block_action(
             action_id=action_id,
             block_id=f"{block_prefix}{ticket_id}",
@@ -189,6 +195,28 @@ class BotUnderTest:
             selected=selected,
         )
         return await self.slack_post(body)
+
+    async def proposal_ts(self, ticket_id: str, timeout: float = 10.0) -> str:
+        """The ts of a ticket's proposal message, once Slack (the fake) has accepted it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            ticket = await asyncio.to_thread(self.runtime.store.get_ticket, ticket_id)
+            if ticket is not None and ticket.message_ts:
+                return ticket.message_ts
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"ticket {ticket_id} was never posted")
+
+    async def wait_shown(
+        self, channel: str, ts: str, block_id: str, ticket_id: str, timeout: float = 10.0
+    ) -> bool:
+        """Poll (bounded) until the store knows (channel, ts) shows `block_id`."""
+        store = self.runtime.store
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if await asyncio.to_thread(store.shows_control, channel, ts, block_id, ticket_id):
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     def posts_to(self, channel: str) -> list[Any]:
         return [c for c in self.slack.of("chat.postMessage") if c.params.get("channel") == channel]

@@ -141,7 +141,7 @@ async def test_paused_policy_still_posts_every_ticket_for_review(bot: BotUnderTe
     assert len(bot.posts_to("C0BILLING")) == 1
 
     # A human still routes a paused ticket.
-    await bot.click("triage_approve", "P-1", AGENT, "1700000000.000002")
+    await bot.click("triage_approve", "P-1", AGENT, await bot.proposal_ts("P-1"))
     await bot.slack.wait_for(lambda s: len(bot.posts_to("C0BILLING")) == 2)
 
 

@@ -77,7 +77,7 @@ async def test_shadow_mode_never_shows_the_proposal_and_scores_the_human_pick(
 
     # ... and on the next ticket picks bug (disagrees).
     await post_and_wait(bot, "S-2", billing_text(bot, 1))
-    await bot.click("triage_reassign", "S-2", AGENT, "1700000000.000002", selected="bug")
+    await bot.click("triage_reassign", "S-2", AGENT, await bot.proposal_ts("S-2"), selected="bug")
     await bot.slack.wait_for(lambda s: bot.posts_to("C0BUGS"))
     await wait_status(bot, "S-2", TicketStatus.ROUTED)
 
