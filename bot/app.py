@@ -180,7 +180,9 @@ def build_web_app(runtime: Runtime) -> web.Application:
     settings = runtime.settings
 
     def cap_for(path: str) -> int:
-        return settings.slack_max_body_bytes if path == SLACK_EVENTS_PATH else settings.max_body_bytes
+        return (
+            settings.slack_max_body_bytes if path == SLACK_EVENTS_PATH else settings.max_body_bytes
+        )
 
     largest = max(settings.slack_max_body_bytes, settings.max_body_bytes)
     guard = RequestGuard(

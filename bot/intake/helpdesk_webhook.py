@@ -38,7 +38,7 @@ def make_handler(runtime: Runtime):
             return _error(
                 503, f"{adapter.setting} is not set on the bot; {adapter.title} intake is disabled"
             )
-        body = await request.read()  # aiohttp answers 413 past client_max_size
+        body = await request.read()  # read by bot.http_guard: 413 past MAX_BODY_BYTES, 408 if slow
         if not adapter.verify(request.headers, body, secret):
             log.info("%s webhook refused: bad or missing signature", name)
             return _error(401, f"missing or invalid {adapter.title} signature")

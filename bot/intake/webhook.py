@@ -65,7 +65,7 @@ def make_handler(runtime: Runtime):
         secret = runtime.settings.intake_secret
         if not secret:
             return _error(503, "INTAKE_SECRET is not set on the bot; intake is disabled")
-        body = await request.read()  # aiohttp answers 413 past client_max_size
+        body = await request.read()  # read by bot.http_guard: 413 past MAX_BODY_BYTES, 408 if slow
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not signature or not hmac.compare_digest(
             signature.encode(), sign(secret, body).encode()

@@ -106,7 +106,7 @@ async def test_an_approval_is_posted_once_signed_even_after_the_receiver_failed(
     )
     await hooked_bot.slack.wait_for(lambda s: hooked_bot.proposal_for("W-1") is not None)
     assert receiver.calls == []  # a proposal is not a decision
-    ts = hooked_bot.proposal_for("W-1").params.get("ts") or "1700000000.000001"
+    ts = await hooked_bot.proposal_ts("W-1")
     await hooked_bot.click("triage_approve", "W-1", AGENT, ts)
     await hooked_bot.click("triage_approve", "W-1", AGENT, ts)  # a double click is one decision
 
@@ -140,8 +140,9 @@ async def test_auto_routing_and_a_later_correction_are_two_deliveries(
     assert ticket.decided_by == "bot", ticket.status  # pinned: any confidence routes
     other = next(t for t in hooked_bot.runtime.policies.tags if t != ticket.final_tag)
     message = next(c for c in hooked_bot.posts_to(TRIAGE_CHANNEL) if "W-2" in json.dumps(c.params))
+    assert message is not None
     await hooked_bot.click(
-        "triage_reassign", "W-2", AGENT, message.params.get("ts") or "1", selected=other
+        "triage_reassign", "W-2", AGENT, await hooked_bot.proposal_ts("W-2"), selected=other
     )
     await receiver.wait(2)
     auto, correction = verified_bodies(receiver)
