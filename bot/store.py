@@ -630,9 +630,7 @@ class Store:
         """Forget signatures of requests that Slack's 5-minute window already refuses."""
         with self.session() as session:
             result = session.exec(  # type: ignore[call-overload]
-                delete(SeenSlackRequest).where(
-                    col(SeenSlackRequest.request_ts) < older_than_ts
-                )
+                delete(SeenSlackRequest).where(col(SeenSlackRequest.request_ts) < older_than_ts)
             )
             session.commit()
             return int(result.rowcount or 0)
@@ -665,6 +663,8 @@ class Store:
         `handoff:<ticket id>`, `triage-group:<group id>`). Code that posts controls some
         other way records them here. With `session`, the caller commits.
         """
+        if isinstance(block_ids, str):
+            raise TypeError("block_ids is a list of block ids, e.g. ['triage:T-1']")
         if session is not None:
             self._record_controls(session, channel, ts, block_ids)
             return
@@ -696,7 +696,5 @@ class Store:
                 return False
             ticket = session.get(Ticket, ticket_id)
             return (
-                ticket is not None
-                and ticket.message_channel == channel
-                and ticket.message_ts == ts
+                ticket is not None and ticket.message_channel == channel and ticket.message_ts == ts
             )

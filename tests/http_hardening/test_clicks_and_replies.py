@@ -148,5 +148,7 @@ def test_record_controls_api(database_url: str):
         assert store.shows_control("C1", "1.000001", "triage-group:G7")
         assert not store.shows_control("C2", "1.000001", "triage-group:G7")
         assert not store.shows_control("C1", "1.000001", "triage:T-2", "T-2")
+        with pytest.raises(TypeError):  # a lone string would be recorded letter by letter
+            store.record_controls("C1", "1.000001", "triage:T-1")
     finally:
         engine.dispose()
