@@ -78,7 +78,7 @@ async def _handle(
             return
         if not await shown_here(runtime, body, action):
             log.warning(
-                "refused a click on %s: that control is not shown in message %s/%s",
+                "refused a click on %r: that control is not shown in message %r/%r",
                 action.get("block_id"),
                 *clicked_message(body),
             )
