@@ -403,17 +403,18 @@ def tune(model: ToneModel, data: dict[str, Split]) -> dict:
                 labz, _, _, _ = _labels(d["rz"], d["kz"], bias, thr)
                 neg_r, pos_r = recall(lab, d["ys"], 0), recall(lab, d["ys"], 2)
                 sarc_pos = float((labz[d["yz"] == 1] == 2).mean())
-                if neg_r < 0.83 or sarc_pos > 0.10:
+                if neg_r < 0.82 or pos_r < 0.72 or sarc_pos > 0.12:
                     continue
-                score = pos_r + 0.3 * recall(lab, d["ys"], 1)
+                score = 0.5 * pos_r + recall(lab, d["ys"], 1)
                 if best is None or score > best[0]:
                     best = (score, float(nb), float(pb), thr)
     if best is None:
         raise SystemExit("no setting meets the dev constraints")
     _, nb, pb, thr = best
     bias = np.array([nb, 0.0, pb])
-    # The praise margin: the smallest that lets at most 0.3% of dev negatives and sarcastic
-    # posts through the tone part of the gate (the topic model and thresholds come on top).
+    # The praise margin: the smallest that lets at most 1% of dev negatives and sarcastic
+    # posts through the tone part of the gate (the topic tag, its confidence threshold and
+    # the other guardrails come on top; bench/bench_sentiment.py measures the whole gate).
     lab, margin, sar, _comp = _labels(d["rs"], d["ks"], bias, thr)
     labz, marginz, sarz, _compz = _labels(d["rz"], d["kz"], bias, thr)
     bad = np.concatenate(
@@ -426,7 +427,7 @@ def tune(model: ToneModel, data: dict[str, Split]) -> dict:
     bad_ok = np.concatenate([bad[: len(margin)][d["ys"] == 0], bad[len(margin) :][d["yz"] == 1]])
     chosen_margin = 0.0
     for m in np.round(np.arange(0.0, 0.95, 0.05), 2):
-        if float((bad_ok & (bad_margin >= m)).mean()) <= 0.003:
+        if float((bad_ok & (bad_margin >= m)).mean()) <= 0.01:
             chosen_margin = float(m)
             break
     chosen = {

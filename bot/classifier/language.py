@@ -45,8 +45,8 @@ _SCRIPT_RANGES: dict[str, str] = {
 }
 # One pass: runs of letters of each script, named by group.
 _SCRIPTS = re.compile("|".join(f"(?P<{name}>{rx}+)" for name, rx in _SCRIPT_RANGES.items()))
+_NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
 SAMPLE_CHARS = 2000
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 _VOWEL = re.compile(r"[aeiouyäöüéèáíóúàâêîôûãõ]")
@@ -65,16 +65,17 @@ class Language:
 def detect(text: str) -> Language:
     """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
     sample = text[:SAMPLE_CHARS]
-    letters = len(_LETTER.findall(sample))
+    words = _TOKEN.findall(sample.lower())
+    letters = sum(map(len, words))
     if not letters:
         return Language(None)
-    per_script: Counter[str] = Counter()
-    for m in _SCRIPTS.finditer(sample):
-        per_script[m.lastgroup or ""] += m.end() - m.start()
-    for name in _SCRIPT_RANGES:
-        if per_script[name] > 0.5 * letters:
-            return Language(name)
-    words = _TOKEN.findall(sample.lower())
+    if _NON_LATIN.search(sample):
+        per_script: Counter[str] = Counter()
+        for m in _SCRIPTS.finditer(sample):
+            per_script[m.lastgroup or ""] += m.end() - m.start()
+        for name in _SCRIPT_RANGES:
+            if per_script[name] > 0.5 * letters:
+                return Language(name)
     counts = Counter(words)
     long_words = sum(n for w, n in counts.items() if len(w) >= 4)
     mashed = sum(
