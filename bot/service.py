@@ -222,7 +222,12 @@ class TriageService:
             status = TicketStatus.AUTO_ROUTED
             outbox.append(
                 self._route_item(
-                    ticket, view, result.tag, "routed automatically by the bot", priority
+                    ticket,
+                    view,
+                    result.tag,
+                    "routed automatically by the bot",
+                    priority,
+                    warning=kit.tone_warning(str(result.sentiment), result.guardrails),
                 )
             )
             outbox.extend(self._webhook_items(ticket, result.tag, "auto", "bot", utcnow()))
@@ -254,7 +259,13 @@ class TriageService:
         )
 
     def _route_item(
-        self, ticket: Ticket, view: kit.TicketView, tag: str, how: str, priority: int
+        self,
+        ticket: Ticket,
+        view: kit.TicketView,
+        tag: str,
+        how: str,
+        priority: int,
+        warning: str | None = None,
     ) -> OutboxItem:
         policy = self.policies.for_tag(tag)
         channel = policy.route_channel if policy else self._triage_channel
@@ -264,7 +275,7 @@ class TriageService:
             payload={
                 "channel": channel,
                 "text": kit.fallback_text(view, f"Routed to {tag}:"),
-                "blocks": kit.to_dicts(kit.route_message(view, tag, how, self._excerpt)),
+                "blocks": kit.to_dicts(kit.route_message(view, tag, how, self._excerpt, warning)),
                 "unfurl_links": False,
                 "unfurl_media": False,
             },
@@ -397,7 +408,14 @@ class TriageService:
         outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
         outbox.append(
             self._route_item(
-                ticket, view, final, f"{verb.lower()} by {kit.mention(user)}", PRIORITY_REVIEW
+                ticket,
+                view,
+                final,
+                f"{verb.lower()} by {kit.mention(user)}",
+                PRIORITY_REVIEW,
+                warning=kit.tone_warning(proposal.sentiment, proposal.guardrails or [])
+                if proposal is not None
+                else None,
             )
         )
         policy = self.policies.for_tag(final)
