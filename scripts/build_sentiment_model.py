@@ -417,7 +417,7 @@ def _labels(raw: np.ndarray, kw: np.ndarray, bias: np.ndarray, thr: float) -> tu
 
 def tune(model: ToneModel, data: dict[str, Split]) -> dict:
     """Choose biases, the sarcasm threshold and the praise margin on dev; report dev and test."""
-    from bot.classifier.signals import read_signals
+    from bot.classifier.signals import pattern_signals as read_signals
 
     parts = {}
     for part in ("dev", "test"):

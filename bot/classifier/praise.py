@@ -23,6 +23,7 @@ COMPLAINT_WORDS = {
     "cancel": "cancelling or leaving",
     "repeat": "a problem that keeps coming back",
     "negation": "disappointment or frustration",
+    "ordeal": "a bad experience (waiting, lost time, traffic or weather)",
 }
 # What the learned complaint head's kinds mean.
 LEARNED_WORDS = {

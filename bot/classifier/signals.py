@@ -208,6 +208,27 @@ _NEGATIVE = (
     r"!!+",
 )
 
+# A bad situation told as if it were good ("so happy to sit in traffic for two hours",
+# "lost a whole afternoon and got nowhere, great experience"): praise around one of these is
+# the classic shape of sarcasm. Read by `read_signals` only (not part of the keyword sentiment).
+ORDEAL = (
+    r"\bstuck (?:in|on|at|with)\b",
+    r"\b(?:traffic|rain(?:y|ing)?|snow(?:ing)?|storms?|heat ?wave|delays?|delayed)\b",
+    r"\bon hold\b",
+    r"\bwait(?:ed|ing)?\b.{0,25}\b(?:hours?|forever|ages|all day|days|weeks)\b",
+    r"\b(?:hours?|minutes|days|weeks) (?:of )?(?:waiting|on hold|in (?:a )?(?:line|queue|traffic))",
+    r"\b(?:lost|wasted|spent|burned|killed) (?:a |an |the |my |our |half (?:a |the )?)?(?:whole |entire )?"
+    r"(?:afternoon|morning|evening|day|weekend|hour|hours|week|night)\b",
+    r"\b(?:got|getting|going|went) nowhere\b",
+    r"\b(?:flight|train|bus|delivery|order)s? (?:was |were |got |is )?(?:delayed|cancell?ed|late|lost)",
+)
+ORDEAL_CONTRAST = ("contrast", "resolved")
+# Delight words that, around a bad situation, make it sarcasm ("loved every minute of it").
+DELIGHT = (
+    r"\blov(?:e|ed|ing)\b",
+    r"\b(?:so|very|really) (?:happy|glad|pleased)\b",
+    r"\b(?:delighted|thrilled|enjoy(?:ed|ing)?|fun)\b",
+)
 
 # Every group of patterns the scanner reports, by name. Order matters only within a group
 # (as in an alternation: at one spot the first pattern that matches wins).
@@ -222,6 +243,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "resolved": _RESOLVED,
     "positive": _POSITIVE,
     "negative": _NEGATIVE,
+    "ordeal": ORDEAL,
+    "delight": DELIGHT,
 }
 # Which text a group reads: all of it, without courtesy formulas, or without quotes too.
 _READS = {
@@ -232,6 +255,8 @@ _READS = {
     "praise": "plain",
     "contrast": "plain",
     "resolved": "plain",
+    "ordeal": "plain",
+    "delight": "plain",
 }
 
 
@@ -361,18 +386,27 @@ class TextSignals:
 
 
 @lru_cache(maxsize=2048)
-def keyword_signals(text: str) -> TextSignals:
-    """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
+def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Each group's matches in the part of the text it reads (one scan, cached)."""
     spans = scan(text[:MAX_SCAN_CHARS])
     courtesy = spans.get("courtesy", [])
     holes = courtesy + spans.get("quoted", [])
+    out = {}
+    for group, found in spans.items():
+        reads = _READS.get(group, "polite")
+        out[group] = (
+            found if reads == "text" else _outside(found, courtesy if reads == "polite" else holes)
+        )
+    return out
+
+
+@lru_cache(maxsize=2048)
+def keyword_signals(text: str) -> TextSignals:
+    """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
+    found = _hits(text)
 
     def hits(group: str) -> list[tuple[int, int]]:
-        found = spans.get(group, [])
-        reads = _READS.get(group, "polite")
-        if reads == "text":
-            return found
-        return _outside(found, courtesy if reads == "polite" else holes)
+        return found.get(group, [])
 
     complaints = tuple(name for name in COMPLAINT_SIGNALS if hits(f"complaint:{name}"))
     sarcasm = bool(hits("sarcasm")) or bool(complaints and hits("sarcasm_if_complaint"))
@@ -396,6 +430,26 @@ def keyword_signals(text: str) -> TextSignals:
 
 
 @lru_cache(maxsize=2048)
+def pattern_signals(text: str) -> TextSignals:
+    """The keyword signals plus the bad-situation signal (`ordeal`): praise wrapped around a
+    bad situation, with no "but …" and no "it's fixed now", is sarcasm."""
+    words = keyword_signals(text)
+    found = _hits(text)
+    if not found.get("ordeal"):
+        return words
+    sarcasm = words.sarcasm or (
+        bool(found.get("praise") or found.get("positive") or found.get("delight"))
+        and not any(found.get(g) for g in ORDEAL_CONTRAST)
+    )
+    return TextSignals(
+        complaints=(*words.complaints, "ordeal"),
+        sarcasm=sarcasm,
+        sentiment=Sentiment.NEGATIVE if sarcasm else words.sentiment,
+        keyword_sentiment=words.keyword_sentiment,
+    )
+
+
+@lru_cache(maxsize=2048)
 def read_signals(text: str) -> TextSignals:
     """Keyword signals combined with the learned tone model.
 
@@ -405,7 +459,7 @@ def read_signals(text: str) -> TextSignals:
     """
     from bot.classifier.sentiment import read_tone, tone_model
 
-    words = keyword_signals(text)
+    words = pattern_signals(text)
     tone = read_tone(text)
     model = tone_model()
     sarcasm = words.sarcasm or tone.sarcasm >= model.sarcasm_threshold
