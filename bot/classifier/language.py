@@ -48,8 +48,8 @@ _SCRIPTS = re.compile("|".join(f"(?P<{name}>{rx}+)" for name, rx in _SCRIPT_RANG
 _NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
 SAMPLE_CHARS = 2000
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
-_VOWEL = re.compile(r"[aeiouyäöüéèáíóúàâêîôûãõ]")
+_MASHED = re.compile(r"\S*[bcdfghjklmnpqrstvwxz]{5,}\S*")
+_VOWELLESS = re.compile(r"(?<!\S)[^\saeiouyäöüéèáíóúàâêîôûãõ]+(?!\S)")
 MIN_HITS = 3
 
 
@@ -78,11 +78,10 @@ def detect(text: str) -> Language:
                 return Language(name)
     counts = Counter(words)
     long_words = sum(n for w, n in counts.items() if len(w) >= 4)
-    mashed = sum(
-        n
-        for w, n in counts.items()
-        if len(w) >= 4 and (_CONSONANT_RUN.search(w) or not _VOWEL.search(w))
-    )
+    # Keyboard mash, found in two passes over the distinct words rather than two per word.
+    distinct = " ".join(w for w in counts if len(w) >= 4)
+    mashed_words = set(_MASHED.findall(distinct)) | set(_VOWELLESS.findall(distinct))
+    mashed = sum(counts[w] for w in mashed_words)
     garbled = long_words >= 4 and mashed > 0.5 * long_words
     seen = counts.keys()
     hits = {lang: sum(counts[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
