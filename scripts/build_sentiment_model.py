@@ -447,7 +447,7 @@ def tune(model: ToneModel, data: dict[str, Split]) -> dict:
                 if best is None or score > best[0]:
                     best = (score, float(nb), float(pb), thr)
     if best is None:
-        raise SystemExit("no setting meets the dev constraints")
+        raise SystemExit("no setting meets the dev constraints; the model was not written")
     _, nb, pb, thr = best
     bias = np.array([nb, 0.0, pb])
     # The praise margin: the smallest that lets at most 1% of dev negatives and sarcastic

@@ -47,6 +47,7 @@ _SCRIPT_RANGES: dict[str, str] = {
 _SCRIPTS = re.compile("|".join(f"(?P<{name}>{rx}+)" for name, rx in _SCRIPT_RANGES.items()))
 _NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
 SAMPLE_CHARS = 2000
+_ASCII_NON_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _MASHED = re.compile(r"\S*[bcdfghjklmnpqrstvwxz]{5,}\S*")
 _VOWELLESS = re.compile(r"(?<!\S)[^\saeiouyäöüéèáíóúàâêîôûãõ]+(?!\S)")
@@ -65,7 +66,9 @@ class Language:
 def detect(text: str) -> Language:
     """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
     sample = text[:SAMPLE_CHARS]
-    words = _TOKEN.findall(sample.lower())
+    low = sample.lower()
+    # ASCII text: one translate and one split (both in C); otherwise the letter-run regex.
+    words = low.translate(_ASCII_NON_LETTERS).split() if low.isascii() else _TOKEN.findall(low)
     letters = sum(map(len, words))
     if not letters:
         return Language(None)
