@@ -196,7 +196,13 @@ def main() -> int:
     for i, t in enumerate(tickets):
         triage_text(str(i), t, classifier, policies)
     whole_rate = len(tickets) / (clock() - started)
+    # A fixed pure-Python workload, to compare runs on machines of different speed or load
+    # (about 1 ms on an idle current x86 core).
+    started = clock()
+    sum(i * i for i in range(50_000))
+    reference_ms = (clock() - started) * 1000
     figures["speed"] = {
+        "reference_workload_ms": round(reference_ms, 2),
         "machine": machine(),
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "ticket_chars_mean": int(np.mean([len(t) for t in tickets])),

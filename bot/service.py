@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot import blocks as kit
 from bot import outbound
 from bot.classifier import Classifier, Sentiment
+from bot.classifier.signals import MAX_SCAN_CHARS
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
 from bot.ownership import shadow
 from bot.ownership.modes import EffectiveMode, ModeBook
@@ -30,7 +31,9 @@ from bot.triage import AUTO, TriageResult, triage_text
 
 log = logging.getLogger(__name__)
 
-CLASSIFY_CHARS = 20_000
+# The guardrails read the whole ticket in one pass, up to MAX_SCAN_CHARS; one character more
+# is kept so that a longer ticket is seen to be longer and goes to review (`too_long`).
+CLASSIFY_CHARS = MAX_SCAN_CHARS + 1
 CLAIM_BATCH = 50  # tickets classified per transaction
 CLAIM_SECONDS = 1.0  # classification work claimed at once (see _claim_size)
 
