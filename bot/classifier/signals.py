@@ -315,6 +315,27 @@ class _Pattern:
     rx: re.Pattern[str]
 
 
+def _is_word(ch: str) -> bool:
+    """Whether `re` counts the character as a word character (as its word boundary does)."""
+    return ch.isalnum() or ch == "_"
+
+
+def _boundary_first(source: str) -> bool:
+    """Whether every match of the pattern starts at a word boundary (a leading boundary)."""
+    items = list(sre_parse.parse(source, re.IGNORECASE))
+    if items and items[0][0] is C.BRANCH:
+        return all(_boundary_first_items(list(b)) for b in items[0][1][1])
+    return _boundary_first_items(items)
+
+
+def _boundary_first_items(items: list) -> bool:
+    while items and items[0][0] is C.SUBPATTERN:
+        items = list(items[0][1][3]) + items[1:]
+    if items and items[0][0] is C.BRANCH:
+        return all(_boundary_first_items(list(b) + items[1:]) for b in items[0][1][1])
+    return bool(items) and items[0] == (C.AT, C.AT_BOUNDARY)
+
+
 def _build() -> tuple[ahocorasick.Automaton, list[_Pattern]]:
     patterns: list[_Pattern] = []
     by_anchor: dict[str, list[int]] = {}
@@ -325,7 +346,12 @@ def _build() -> tuple[ahocorasick.Automaton, list[_Pattern]]:
                 by_anchor.setdefault(anchor, []).append(len(patterns) - 1)
     automaton = ahocorasick.Automaton()
     for anchor, ids in by_anchor.items():
-        automaton.add_word(anchor, (len(anchor), tuple(ids)))
+        # Patterns that start with \b before a word character cannot match right after
+        # another word character: at such a spot only the others are tried.
+        free = tuple(
+            i for i in ids if not (_boundary_first(patterns[i].rx.pattern) and _is_word(anchor[0]))
+        )
+        automaton.add_word(anchor, (len(anchor), tuple(ids), free))
     automaton.make_automaton()
     return automaton, patterns
 
@@ -340,8 +366,10 @@ def scan(text: str) -> dict[str, list[tuple[int, int]]]:
     if len(low) != len(text):  # a few letters change length when lower-cased
         low = text
     found: dict[tuple[int, str], tuple[int, int]] = {}  # (start, group) -> (order, end)
-    for end, (size, ids) in _AUTOMATON.iter(low):
+    for end, (size, ids, free) in _AUTOMATON.iter(low):
         start = end - size + 1
+        if start and _is_word(low[start - 1]):
+            ids = free
         for i in ids:
             p = _PATTERNS[i]
             key = (start, p.group)
