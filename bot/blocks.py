@@ -253,12 +253,33 @@ def claimed_message(
     ]
 
 
-def route_message(ticket: TicketView, tag: str, how: str, excerpt_chars: int) -> list[Block]:
-    """The ticket as it lands in the route channel of its tag's policy."""
-    return [
-        *ticket_blocks(ticket, excerpt_chars),
-        ContextBlock(elements=[MarkdownTextObject(text=f"Tagged `{tag}`: {how}"[:SECTION_LIMIT])]),
-    ]
+TONE_GUARDRAILS = ("sarcasm", "complaint_veto", "praise_unclear")
+
+
+def tone_warning(sentiment: str, guardrails: list[str] | tuple[str, ...] = ()) -> str | None:
+    """The warning a route post carries when the customer is upset or sarcastic, else None."""
+    fired = set(guardrails)
+    if "sarcasm" in fired:
+        return ":warning: *Sarcastic tone*: the praise in this ticket is likely a complaint."
+    if "complaint_veto" in fired:
+        return ":warning: *Complaint behind the praise*: read it as a complaint."
+    if sentiment == "negative":
+        return ":warning: *Negative tone*: the customer is unhappy."
+    return None
+
+
+def route_message(
+    ticket: TicketView, tag: str, how: str, excerpt_chars: int, warning: str | None = None
+) -> list[Block]:
+    """The ticket as it lands in the route channel of its tag's policy, with the tone
+    warning (negative or sarcastic) when there is one."""
+    blocks = ticket_blocks(ticket, excerpt_chars)
+    if warning:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=warning[:SECTION_LIMIT])))
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=f"Tagged `{tag}`: {how}"[:SECTION_LIMIT])])
+    )
+    return blocks
 
 
 def notice(text: str) -> list[Block]:

@@ -87,6 +87,9 @@ def ratio(part: int, whole: int) -> float | None:
 # --- per-ticket facts -------------------------------------------------------------------------
 
 
+PRAISE_TAGS = frozenset({"positive_feedback"})  # as bot.triage.POSITIVE_TAGS
+
+
 @dataclass
 class TicketFacts:
     """What happened to one ticket, gathered from its rows."""
@@ -170,6 +173,8 @@ class Bucket:
     pages: int = 0
     paged_tickets: set[str] = field(default_factory=set)
     guardrails: Counter[str] = field(default_factory=Counter)
+    # Praise held for review, by each reason (complaint_veto, sarcasm, praise_unclear, …).
+    praise_gated: Counter[str] = field(default_factory=Counter)
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, other: Bucket) -> None:
@@ -185,6 +190,7 @@ class Bucket:
         self.pages += other.pages
         self.paged_tickets |= other.paged_tickets
         self.guardrails.update(other.guardrails)
+        self.praise_gated.update(other.praise_gated)
         self.confusion.update(other.confusion)
 
     @property
@@ -265,6 +271,8 @@ def compute_metrics(
                 b.auto_wrong += int(f.corrected)
             else:
                 b.reviewed += 1
+                if f.proposed_tag in PRAISE_TAGS:
+                    b.praise_gated.update(f.guardrails)
                 if f.first_action:
                     b.first_actions[f.first_action] += 1
                 touch = minutes(f.received_at, f.first_touch_at)

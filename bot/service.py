@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot import blocks as kit
 from bot import outbound
 from bot.classifier import Classifier, Sentiment
+from bot.classifier.signals import MAX_SCAN_CHARS
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
 from bot.ownership import shadow
 from bot.ownership.modes import EffectiveMode, ModeBook
@@ -30,7 +31,9 @@ from bot.triage import AUTO, TriageResult, triage_text
 
 log = logging.getLogger(__name__)
 
-CLASSIFY_CHARS = 20_000
+# The guardrails read the whole ticket in one pass, up to MAX_SCAN_CHARS; one character more
+# is kept so that a longer ticket is seen to be longer and goes to review (`too_long`).
+CLASSIFY_CHARS = MAX_SCAN_CHARS + 1
 CLAIM_BATCH = 50  # tickets classified per transaction
 CLAIM_SECONDS = 1.0  # classification work claimed at once (see _claim_size)
 
@@ -227,7 +230,12 @@ class TriageService:
             status = TicketStatus.AUTO_ROUTED
             outbox.append(
                 self._route_item(
-                    ticket, view, result.tag, "routed automatically by the bot", priority
+                    ticket,
+                    view,
+                    result.tag,
+                    "routed automatically by the bot",
+                    priority,
+                    warning=kit.tone_warning(str(result.sentiment), result.guardrails),
                 )
             )
             outbox.extend(self._webhook_items(ticket, result.tag, "auto", "bot", utcnow()))
@@ -259,7 +267,13 @@ class TriageService:
         )
 
     def _route_item(
-        self, ticket: Ticket, view: kit.TicketView, tag: str, how: str, priority: int
+        self,
+        ticket: Ticket,
+        view: kit.TicketView,
+        tag: str,
+        how: str,
+        priority: int,
+        warning: str | None = None,
     ) -> OutboxItem:
         policy = self.policies.for_tag(tag)
         channel = policy.route_channel if policy else self._triage_channel
@@ -269,7 +283,7 @@ class TriageService:
             payload={
                 "channel": channel,
                 "text": kit.fallback_text(view, f"Routed to {tag}:"),
-                "blocks": kit.to_dicts(kit.route_message(view, tag, how, self._excerpt)),
+                "blocks": kit.to_dicts(kit.route_message(view, tag, how, self._excerpt, warning)),
                 "unfurl_links": False,
                 "unfurl_media": False,
             },
@@ -402,7 +416,14 @@ class TriageService:
         outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
         outbox.append(
             self._route_item(
-                ticket, view, final, f"{verb.lower()} by {kit.mention(user)}", PRIORITY_REVIEW
+                ticket,
+                view,
+                final,
+                f"{verb.lower()} by {kit.mention(user)}",
+                PRIORITY_REVIEW,
+                warning=kit.tone_warning(proposal.sentiment, proposal.guardrails or [])
+                if proposal is not None
+                else None,
             )
         )
         policy = self.policies.for_tag(final)

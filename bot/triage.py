@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from bot.classifier.base import Classifier, Prediction, Sentiment
 from bot.classifier.language import detect as detect_language
 from bot.classifier.no_go import no_go_topics
-from bot.classifier.signals import read_signals
+from bot.classifier.praise import GATE_CODES, praise_gate
+from bot.classifier.signals import MAX_SCAN_CHARS, read_signals
 from bot.policies import ALL, Mode, Policy, PolicySet
 
 if TYPE_CHECKING:
@@ -64,6 +65,16 @@ def usable_text(text: str) -> bool:
     return len(_WORD.findall(text)) >= 2
 
 
+def _praise_gate(text: str, prediction: Prediction, signals) -> list[tuple[str, str]]:
+    """Praise auto-routes only when tone, complaint and sarcasm signals all agree."""
+    from bot.classifier.sentiment import tone_model
+
+    model = tone_model()
+    return praise_gate(
+        text, signals, prediction.sentiment, model.praise_margin, model.sarcasm_threshold
+    )
+
+
 def _guardrails(
     text: str, prediction: Prediction, policy: Policy | None, policies: PolicySet
 ) -> list[tuple[str, str]]:
@@ -92,10 +103,17 @@ def _guardrails(
                 f"(min_words {policies.global_settings.min_words})",
             )
         )
+    if len(text) > MAX_SCAN_CHARS:
+        fired.append(
+            (
+                "too_long",
+                f"{len(text):,} characters; the guardrails read at most {MAX_SCAN_CHARS:,}, "
+                "so a human must read it",
+            )
+        )
     signals = read_signals(text)
-    if prediction.tag in POSITIVE_TAGS and signals.has_complaint:
-        found = ", ".join(signals.complaints + (("sarcasm",) if signals.sarcasm else ()))
-        fired.append(("complaint_veto", f"praise wrapped around a complaint ({found})"))
+    if prediction.tag in POSITIVE_TAGS:
+        fired.extend(_praise_gate(text, prediction, signals))
     elif signals.sarcasm:
         fired.append(("sarcasm", "sarcastic tone; a human should read it"))
     if policy is not None and prediction.tag in policy.no_go:
@@ -148,8 +166,10 @@ def decide(
     for code, why in _guardrails(text, prediction, policy, policies):
         codes.append(code)
         reasons.append(f"{code}: {why}")
-    if "complaint_veto" in codes and sentiment is Sentiment.POSITIVE:
+    if sentiment is Sentiment.POSITIVE and {"complaint_veto", "sarcasm"} & set(codes):
         sentiment = Sentiment.NEGATIVE
+    elif sentiment is Sentiment.POSITIVE and set(GATE_CODES) & set(codes):
+        sentiment = read_signals(text).sentiment  # our own reading, never praise against it
     if policy is not None:
         threshold = policies.threshold(policy, prediction.calibrated_threshold)
         if prediction.confidence < threshold:

@@ -23,6 +23,9 @@ def load_classifier(
     `engine` (the bot's store) lets CLASSIFIER=openai share its token budget and
     calibration data across processes; without it (`classify`) they live in memory.
     """
+    from bot.classifier.sentiment import tone_model
+
+    tone_model()  # the tone model every classifier's guardrails read: loaded now, not mid-queue
     if name == "local":
         from bot.classifier.local import load_local_model
 

@@ -11,13 +11,14 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bot.classifier.base import Classifier
 from bot.classifier.calibration import clopper_pearson_lower, expected_calibration_error
-from bot.classifier.training import LabelledRow
+from bot.classifier.training import LabelledRow, LabelProblem, read_labelled_file
 from bot.policies import PolicySet
 from bot.triage import AUTO, decide
 
@@ -27,6 +28,44 @@ COMPLAINT_KINDS = frozenset({"sarcasm", "praise_wrapped_complaint", "complaint_w
 POSITIVE = "positive_feedback"
 
 
+SENTIMENTS = ("negative", "neutral", "positive")
+_SENTIMENT_ALIASES = {"neg": "negative", "neu": "neutral", "pos": "positive"}
+_TRUE = frozenset({"1", "true", "yes", "y", "sarcastic"})
+_FALSE = frozenset({"0", "false", "no", "n", "sincere", "not_sarcastic"})
+
+
+def tone_labels(raw: dict[str, Any]) -> tuple[str | None, bool | None]:
+    """The row's `sentiment` (negative/neutral/positive) and `sarcastic` (yes/no) labels."""
+    value = str(raw.get("sentiment") or "").strip().lower()
+    sentiment = _SENTIMENT_ALIASES.get(value, value) if value else None
+    if sentiment not in SENTIMENTS:
+        sentiment = None
+    flag = str(raw.get("sarcastic") or "").strip().lower()
+    sarcastic = True if flag in _TRUE else False if flag in _FALSE else None
+    return sentiment, sarcastic
+
+
+def read_eval_file(
+    path: Path, tags: Sequence[str], fmt: str | None = None
+) -> tuple[list[LabelledRow], list[LabelProblem]]:
+    """Labelled rows for `eval`: a row with a `sentiment` or `sarcastic` label needs no `tag`
+    (its tag is then ""); every other row follows the `tag` rules of training files."""
+    rows, problems = read_labelled_file(path, tags, fmt)
+    if not problems:
+        return rows, problems
+    from bot.intake.files import read_ticket_file
+
+    missing = {p.line for p in problems if "no label in 'tag'" in p.message}
+    kept: dict[int, LabelledRow] = {r.line: r for r in rows}
+    for row in read_ticket_file(path, fmt):
+        if row.line in missing and row.ticket is not None:
+            raw = dict(row.raw or {})
+            if any(label is not None for label in tone_labels(raw)):
+                kept[row.line] = LabelledRow(row.line, row.ticket.id, row.ticket.text, "", raw)
+    left = [p for p in problems if p.line not in kept]
+    return [kept[line] for line in sorted(kept)], left
+
+
 @dataclass(frozen=True)
 class Outcome:
     row: LabelledRow
@@ -34,6 +73,7 @@ class Outcome:
     confidence: float
     decision: str
     guardrails: tuple[str, ...]
+    sentiment: str = ""  # the bot's sentiment for the ticket
 
     @property
     def correct(self) -> bool:
@@ -60,6 +100,7 @@ def run(rows: Sequence[LabelledRow], classifier: Classifier, policies: PolicySet
                 prediction.confidence,
                 result.decision,
                 tuple(result.guardrails),
+                str(result.sentiment),
             )
         )
     return outcomes
@@ -74,6 +115,39 @@ def _threshold_of(tag: str, classifier: Classifier, policies: PolicySet) -> floa
     return "never" if math.isinf(value) else round(value, 4)
 
 
+def tone_report(outcomes: Sequence[Outcome]) -> dict[str, Any] | None:
+    """Sentiment recall per class, sarcastic texts scored positive, and praise auto-routed on
+    complaints (rows labelled negative or sarcastic); None when no row has a tone label."""
+    labelled = [(o, *tone_labels(o.row.raw)) for o in outcomes]
+    if not any(s is not None or k is not None for _, s, k in labelled):
+        return None
+    per_class = {}
+    for cls in SENTIMENTS:
+        group = [o for o, s, _ in labelled if s == cls]
+        per_class[cls] = {
+            "tickets": len(group),
+            "recall": _ratio(sum(o.sentiment == cls for o in group), len(group)),
+        }
+    sarcastic = [o for o, _, k in labelled if k]
+    complaints = [o for o, s, k in labelled if s == "negative" or k]
+    praise_auto = sum(1 for o in complaints if o.decision == AUTO and o.predicted == POSITIVE)
+    praise = [o for o, s, k in labelled if s == "positive" and not k]
+    return {
+        "per_class": per_class,
+        "sarcastic_tickets": len(sarcastic),
+        "sarcastic_scored_positive": _ratio(
+            sum(o.sentiment == "positive" for o in sarcastic), len(sarcastic)
+        ),
+        "complaint_tickets": len(complaints),
+        "praise_auto_routed_on_complaints": praise_auto,
+        "praise_auto_routed_on_complaints_share": _ratio(praise_auto, len(complaints)),
+        "praise_tickets": len(praise),
+        "praise_auto_routed": _ratio(
+            sum(o.decision == AUTO and o.predicted == POSITIVE for o in praise), len(praise)
+        ),
+    }
+
+
 def summarise(
     outcomes: Sequence[Outcome],
     classifier: Classifier,
@@ -81,6 +155,8 @@ def summarise(
     confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Everything `eval` prints, as one JSON-able dict."""
+    tone = tone_report(outcomes)
+    outcomes = [o for o in outcomes if o.row.tag]  # the topic figures need a `tag`
     tags = list(classifier.tags)
     total = len(outcomes)
     auto = [o for o in outcomes if o.decision == AUTO]
@@ -158,6 +234,7 @@ def summarise(
         "confusion": confusion,
         "review_reasons": dict(sorted(guardrails.items())),
         "hard_cases": hard,
+        **({"sentiment": tone} if tone is not None else {}),
     }
 
 
@@ -171,6 +248,8 @@ def _fmt(value: object, spec: str = ".3f") -> str:
 
 def render_text(report: dict[str, Any]) -> str:
     """The human-readable `eval` report."""
+    if not report["tickets"] and "sentiment" in report:
+        return "\n".join(tone_lines(report["sentiment"]))
     lines = [
         f"model {report['model']['version']}: accuracy {_fmt(report['model']['accuracy'])}, "
         f"expected calibration error {_fmt(report['model']['ece'])}",
@@ -229,4 +308,22 @@ def render_text(report: dict[str, Any]) -> str:
                 f"{row['auto_routed']:>5} {_fmt(row['auto_precision']):>9} "
                 f"{row['positive_feedback_auto']:>11}"
             )
+    if "sentiment" in report:
+        lines += ["", *tone_lines(report["sentiment"])]
     return "\n".join(lines)
+
+
+def tone_lines(tone: dict[str, Any]) -> list[str]:
+    """The sentiment part of the `eval` report."""
+    lines = ["sentiment (rows with a 'sentiment' or 'sarcastic' label)"]
+    for cls, row in tone["per_class"].items():
+        lines.append(f"  {cls:<9} {row['tickets']:>7} tickets, recall {_fmt(row['recall'])}")
+    lines += [
+        f"  sarcastic texts scored positive: {_fmt(tone['sarcastic_scored_positive'], '.1%')} "
+        f"of {tone['sarcastic_tickets']}",
+        f"  praise auto-routed on complaints: {tone['praise_auto_routed_on_complaints']} of "
+        f"{tone['complaint_tickets']} ({_fmt(tone['praise_auto_routed_on_complaints_share'], '.2%')})",
+        f"  praise auto-routed as positive_feedback: {_fmt(tone['praise_auto_routed'], '.1%')} "
+        f"of {tone['praise_tickets']}",
+    ]
+    return lines

@@ -1,6 +1,7 @@
 """Which language a ticket is written in, well enough to refuse the ones we cannot route.
 
-Deliberately small: the script of the letters (Cyrillic, CJK, Arabic, …) and, for Latin
+Deliberately small and bounded: it reads a sample of at most SAMPLE_CHARS, whatever the
+ticket's size, with one pass for scripts and one for words. The script of the letters (Cyrillic, CJK, Arabic, …) and, for Latin
 script, counts of very common words in a dozen languages. When the evidence is thin the
 answer is "unknown", which never blocks a ticket: the guardrail fires only on a clear
 detection of a language the deployment does not list (`languages` in `_global.yml`).
@@ -9,6 +10,7 @@ detection of a language the deployment does not list (`languages` in `_global.ym
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,18 +34,23 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "id": "saya tidak dan yang di ini itu untuk dengan akun bisa tolong",
     }.items()
 }
-_SCRIPTS: dict[str, re.Pattern[str]] = {
-    "cyrillic": re.compile(r"[\u0400-\u04ff]"),
-    "greek": re.compile(r"[\u0370-\u03ff]"),
-    "arabic": re.compile(r"[\u0600-\u06ff]"),
-    "hebrew": re.compile(r"[\u0590-\u05ff]"),
-    "devanagari": re.compile(r"[\u0900-\u097f]"),
-    "thai": re.compile(r"[\u0e00-\u0e7f]"),
-    "cjk": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"),
+_SCRIPT_RANGES: dict[str, str] = {
+    "cyrillic": r"[\u0400-\u04ff]",
+    "greek": r"[\u0370-\u03ff]",
+    "arabic": r"[\u0600-\u06ff]",
+    "hebrew": r"[\u0590-\u05ff]",
+    "devanagari": r"[\u0900-\u097f]",
+    "thai": r"[\u0e00-\u0e7f]",
+    "cjk": r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]",
 }
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# One pass: runs of letters of each script, named by group.
+_SCRIPTS = re.compile("|".join(f"(?P<{name}>{rx}+)" for name, rx in _SCRIPT_RANGES.items()))
+_NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
+SAMPLE_CHARS = 2000
+_ASCII_NON_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+_MASHED = re.compile(r"\S*[bcdfghjklmnpqrstvwxz]{5,}\S*")
+_VOWELLESS = re.compile(r"(?<!\S)[^\saeiouyäöüéèáíóúàâêîôûãõ]+(?!\S)")
 MIN_HITS = 3
 
 
@@ -58,22 +65,29 @@ class Language:
 @lru_cache(maxsize=512)
 def detect(text: str) -> Language:
     """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
-    sample = text[:4000]
-    letters = _LETTER.findall(sample)
+    sample = text[:SAMPLE_CHARS]
+    low = sample.lower()
+    # ASCII text: one translate and one split (both in C); otherwise the letter-run regex.
+    words = low.translate(_ASCII_NON_LETTERS).split() if low.isascii() else _TOKEN.findall(low)
+    letters = sum(map(len, words))
     if not letters:
         return Language(None)
-    for name, rx in _SCRIPTS.items():
-        if len(rx.findall(sample)) > 0.5 * len(letters):
-            return Language(name)
-    words = [w.lower() for w in _TOKEN.findall(sample)]
-    long_words = [w for w in words if len(w) >= 4]
-    mashed = sum(
-        1
-        for w in long_words
-        if _CONSONANT_RUN.search(w) or not re.search(r"[aeiouyäöüéèáíóúàâêîôûãõ]", w)
-    )
-    garbled = len(long_words) >= 4 and mashed > 0.5 * len(long_words)
-    hits = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+    if _NON_LATIN.search(sample):
+        per_script: Counter[str] = Counter()
+        for m in _SCRIPTS.finditer(sample):
+            per_script[m.lastgroup or ""] += m.end() - m.start()
+        for name in _SCRIPT_RANGES:
+            if per_script[name] > 0.5 * letters:
+                return Language(name)
+    counts = Counter(words)
+    long_words = sum(n for w, n in counts.items() if len(w) >= 4)
+    # Keyboard mash, found in two passes over the distinct words rather than two per word.
+    distinct = " ".join(w for w in counts if len(w) >= 4)
+    mashed_words = set(_MASHED.findall(distinct)) | set(_VOWELLESS.findall(distinct))
+    mashed = sum(counts[w] for w in mashed_words)
+    garbled = long_words >= 4 and mashed > 0.5 * long_words
+    seen = counts.keys()
+    hits = {lang: sum(counts[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < MIN_HITS or top < 1.5 * second:

@@ -1,7 +1,14 @@
-"""Complaint, sarcasm and sentiment signals read from ticket text.
+"""Complaint, sarcasm and sentiment signals read from ticket text, in one pass.
 
-These are deliberately simple, named patterns: a guardrail must be able to say
-*which* signal fired, and a reviewer must be able to read why.
+The signals are deliberately simple, named patterns: a guardrail must be able to say
+*which* signal fired, and a reviewer must be able to read why. They are not run one by
+one: every pattern's possible first letters are worked out from the pattern itself, one
+Aho–Corasick automaton finds all of them in a single pass over the text, and only a
+pattern whose start was found is tried, at that spot. The cost is linear in the text's
+length with a small constant, so guardrails can read the whole ticket.
+
+The keyword sentiment is then combined with the learned tone model (bot.classifier.
+sentiment): the model decides the tone; the patterns can only make it less positive.
 """
 
 from __future__ import annotations
@@ -9,16 +16,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+import ahocorasick
 
 from bot.classifier.base import Sentiment
 
+# Longer than this, even one pass is not done: the ticket goes to a human (`too_long`).
+MAX_SCAN_CHARS = 200_000
+ANCHOR_CHARS = 4
 
-def _rx(*patterns: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | flags)
-
-
-COMPLAINT_SIGNALS: dict[str, re.Pattern[str]] = {
-    "money": _rx(
+COMPLAINT_SIGNALS: dict[str, tuple[str, ...]] = {
+    "money": (
         r"\bcharg(?:e|ed|ing)\b.{0,30}\b(?:twice|double|again|two times|wrong)",
         r"\bdouble[- ]?charg",
         r"\bover-?charg",
@@ -31,14 +41,14 @@ COMPLAINT_SIGNALS: dict[str, re.Pattern[str]] = {
         r"\bsurprise\b.{0,25}\bcharge",
         r"\bcharg(?:e|ed|ing)\b.{0,40}\b(?:never|without|didn'?t|did not|not)\b",
     ),
-    "access": _rx(
+    "access": (
         r"\bcan'?t\b.{0,15}\blog ?in",
         r"\bcannot\b.{0,15}\blog ?in",
         r"\bunable to\b.{0,15}\b(?:log ?in|sign ?in|access)",
         r"\blocked out\b",
         r"\bcan'?t (?:sign in|access|get in)",
     ),
-    "outage": _rx(
+    "outage": (
         r"\b(?:is|was|been|keeps?|went) (?:down|broken|crashing)",
         r"\bbroken\b",
         r"\bnot working\b",
@@ -51,8 +61,13 @@ COMPLAINT_SIGNALS: dict[str, re.Pattern[str]] = {
         r"\bfreez(?:es|ing)\b",
         r"\bkeeps? (?:crashing|failing|logging me out)",
     ),
-    "cancel": _rx(r"\bcancel", r"\bunsubscribe", r"\bclose my account", r"\bswitch(?:ing)? to\b"),
-    "repeat": _rx(
+    "cancel": (
+        r"\bcancel",
+        r"\bunsubscribe",
+        r"\bclose my account",
+        r"\bswitch(?:ing)? to\b",
+    ),
+    "repeat": (
         r"\bagain\b",
         r"\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b",
         r"\bstill\b.{0,20}\b(?:not|no|broken|waiting)",
@@ -60,7 +75,7 @@ COMPLAINT_SIGNALS: dict[str, re.Pattern[str]] = {
         r"\bno one\b",
         r"\bno (?:reply|response|answer)",
     ),
-    "negation": _rx(
+    "negation": (
         r"\bnot (?:happy|impressed|acceptable|ok|okay|great|good)\b",
         r"\bunacceptable\b",
         r"\bdisappoint",
@@ -75,7 +90,7 @@ COMPLAINT_SIGNALS: dict[str, re.Pattern[str]] = {
 }
 
 # Markers that are sarcastic on their own.
-SARCASM_MARKERS = _rx(
+SARCASM_MARKERS = (
     r"\boh,? (?:great|wonderful|perfect|fantastic|brilliant|joy|lovely|nice)",
     r"\bthanks for nothing\b",
     r"\blove (?:paying|being|waiting|getting|having)\b",
@@ -93,7 +108,7 @@ SARCASM_MARKERS = _rx(
     r"🙄",
 )
 # Markers that are sarcastic only next to a complaint ("thanks a lot for your help!" is not).
-SARCASM_IF_COMPLAINT = _rx(
+SARCASM_IF_COMPLAINT = (
     r"\bthanks a lot\b",
     r"\bgenius(?:es)?\b",
     r"\blove how\b",
@@ -103,7 +118,7 @@ SARCASM_IF_COMPLAINT = _rx(
     r"\bso (?:glad|nice of you)\b",
 )
 # Politeness formulas: they carry no praise, so they neither make text positive nor sarcastic.
-COURTESY = _rx(
+COURTESY = (
     r"\bthanks? (?:you )?(?:so much |very much )?(?:in advance|for (?:your|the) (?:help|time|reply|quick reply|update|response|quick response|effort|link|offer)[^.!?\n]*)",
     r"\bthank you for (?:getting back|resetting|your help)[^.!?\n]*",
     r"\bmany thanks\b",
@@ -115,11 +130,10 @@ COURTESY = _rx(
     r"\bthx\b|\bcheers\b",
     r"\bsorry to (?:bother|trouble) you(?: again)?\b",
     r"^best,?$",
-    flags=re.MULTILINE,
 )
 # Quoted history ("> …") and its "On …, X wrote:" line are someone else's words.
-_QUOTED = re.compile(r"^(?:>.*|On .{0,120} wrote:)$", re.MULTILINE)
-_PRAISE = _rx(
+_QUOTED = (r"^>.*$", r"^On .{0,120} wrote:$")
+_PRAISE = (
     r"\bgreat\b",
     r"\blove\b",
     r"\bwonderful\b",
@@ -137,7 +151,7 @@ _PRAISE = _rx(
     r"\bexcellent\b",
 )
 # "…, but / however / unfortunately …": sincere praise followed by the real complaint.
-_CONTRAST = _rx(
+_CONTRAST = (
     r"\bbut\b",
     r"\bhowever\b",
     r"\bunfortunately\b",
@@ -149,7 +163,7 @@ _CONTRAST = _rx(
     r"\bstill\b",
 )
 # A problem told as solved ("you fixed it in a day, thanks!") is praise, not sarcasm.
-_RESOLVED = _rx(
+_RESOLVED = (
     r"\b(?:fixed|solved|sorted|resolved)\b",
     r"\bworks (?:perfectly |again |fine )?now\b",
     r"\bgot me back\b",
@@ -157,7 +171,7 @@ _RESOLVED = _rx(
     r"\bquick fix\b",
 )
 
-_POSITIVE = _rx(
+_POSITIVE = (
     r"\bthank(?:s| you)\b",
     r"\bgreat\b",
     r"\blove\b",
@@ -172,7 +186,7 @@ _POSITIVE = _rx(
     r"\bperfect\b",
     r"❤|👍|🙏|😊|🎉",
 )
-_NEGATIVE = _rx(
+_NEGATIVE = (
     r"\bangry\b",
     r"\bfurious\b",
     r"\bterrible\b",
@@ -194,6 +208,192 @@ _NEGATIVE = _rx(
     r"!!+",
 )
 
+# A bad situation told as if it were good ("so happy to sit in traffic for two hours",
+# "lost a whole afternoon and got nowhere, great experience"): praise around one of these is
+# the classic shape of sarcasm. Read by `read_signals` only (not part of the keyword sentiment).
+ORDEAL = (
+    r"\bstuck (?:in|on|at|with)\b",
+    r"\b(?:traffic|rain(?:y|ing)?|snow(?:ing)?|storms?|heat ?wave|delays?|delayed)\b",
+    r"\bon hold\b",
+    r"\bwait(?:ed|ing)?\b.{0,25}\b(?:hours?|forever|ages|all day|days|weeks)\b",
+    r"\b(?:hours?|minutes|days|weeks) (?:of )?(?:waiting|on hold|in (?:a )?(?:line|queue|traffic))",
+    r"\b(?:lost|wasted|spent|burned|killed) (?:a |an |the |my |our |half (?:a |the )?)?(?:whole |entire )?"
+    r"(?:afternoon|morning|evening|day|weekend|hour|hours|week|night)\b",
+    r"\b(?:got|getting|going|went) nowhere\b",
+    r"\b(?:flight|train|bus|delivery|order)s? (?:was |were |got |is )?(?:delayed|cancell?ed|late|lost)",
+)
+ORDEAL_CONTRAST = ("contrast", "resolved")
+# Delight words that, around a bad situation, make it sarcasm ("loved every minute of it").
+DELIGHT = (
+    r"\blov(?:e|ed|ing)\b",
+    r"\b(?:so|very|really) (?:happy|glad|pleased)\b",
+    r"\b(?:delighted|thrilled|enjoy(?:ed|ing)?|fun)\b",
+)
+
+# Every group of patterns the scanner reports, by name. Order matters only within a group
+# (as in an alternation: at one spot the first pattern that matches wins).
+GROUPS: dict[str, tuple[str, ...]] = {
+    **{f"complaint:{name}": patterns for name, patterns in COMPLAINT_SIGNALS.items()},
+    "sarcasm": SARCASM_MARKERS,
+    "sarcasm_if_complaint": SARCASM_IF_COMPLAINT,
+    "courtesy": COURTESY,
+    "quoted": _QUOTED,
+    "praise": _PRAISE,
+    "contrast": _CONTRAST,
+    "resolved": _RESOLVED,
+    "positive": _POSITIVE,
+    "negative": _NEGATIVE,
+    "ordeal": ORDEAL,
+    "delight": DELIGHT,
+}
+# Which text a group reads: all of it, without courtesy formulas, or without quotes too.
+_READS = {
+    "sarcasm": "text",
+    "negative": "text",
+    "sarcasm_if_complaint": "plain",
+    "positive": "plain",
+    "praise": "plain",
+    "contrast": "plain",
+    "resolved": "plain",
+    "ordeal": "plain",
+    "delight": "plain",
+}
+
+
+class PatternError(ValueError):
+    """A pattern's possible first letters cannot be worked out; write it with a literal start."""
+
+
+def _starts(items: list, prefix: str, limit: int) -> set[str]:
+    """The lower-case strings (up to `limit` letters) a match of `items` can start with."""
+    if len(prefix) >= limit or not items:
+        return {prefix} if prefix else set()
+    (op, av), rest = items[0], list(items[1:])
+    if op is C.AT:
+        return _starts(rest, prefix, limit)
+    if op is C.LITERAL:
+        return _starts(rest, prefix + chr(av).lower(), limit)
+    if op is C.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is C.LITERAL:
+                chars.add(chr(value).lower())
+            elif kind is C.RANGE and value[1] - value[0] < 64:
+                chars.update(chr(c).lower() for c in range(value[0], value[1] + 1))
+            else:
+                chars = set()
+                break
+        if not chars:
+            return {prefix} if prefix else set()
+        return set().union(*(_starts(rest, prefix + ch, limit) for ch in chars))
+    if op is C.SUBPATTERN:
+        return _starts(list(av[3]) + rest, prefix, limit)
+    if op is C.BRANCH:
+        return set().union(*(_starts(list(b) + rest, prefix, limit) for b in av[1]))
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+        low, _, body = av
+        taken = _starts(list(body), prefix, limit)
+        if low == 0:
+            skipped = _starts(rest, prefix, limit)
+            return taken | skipped if prefix or (taken and skipped) else set()
+        return taken
+    return {prefix} if prefix else set()
+
+
+def anchors(pattern: str) -> set[str]:
+    """Every lower-case start of a match of `pattern`; PatternError if one could be empty."""
+    found = _starts(list(sre_parse.parse(pattern, re.IGNORECASE)), "", ANCHOR_CHARS)
+    if not found or "" in found:
+        raise PatternError(f"no literal start in {pattern!r}")
+    return found
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    group: str
+    order: int
+    rx: re.Pattern[str]
+
+
+def _is_word(ch: str) -> bool:
+    """Whether `re` counts the character as a word character (as its word boundary does)."""
+    return ch.isalnum() or ch == "_"
+
+
+def _boundary_first(source: str) -> bool:
+    """Whether every match of the pattern starts at a word boundary (a leading boundary)."""
+    items = list(sre_parse.parse(source, re.IGNORECASE))
+    if items and items[0][0] is C.BRANCH:
+        return all(_boundary_first_items(list(b)) for b in items[0][1][1])
+    return _boundary_first_items(items)
+
+
+def _boundary_first_items(items: list) -> bool:
+    while items and items[0][0] is C.SUBPATTERN:
+        items = list(items[0][1][3]) + items[1:]
+    if items and items[0][0] is C.BRANCH:
+        return all(_boundary_first_items(list(b) + items[1:]) for b in items[0][1][1])
+    return bool(items) and items[0] == (C.AT, C.AT_BOUNDARY)
+
+
+def _build() -> tuple[ahocorasick.Automaton, list[_Pattern]]:
+    patterns: list[_Pattern] = []
+    by_anchor: dict[str, list[int]] = {}
+    for group, sources in GROUPS.items():
+        for order, source in enumerate(sources):
+            patterns.append(_Pattern(group, order, re.compile(source, re.IGNORECASE | re.M)))
+            for anchor in anchors(source):
+                by_anchor.setdefault(anchor, []).append(len(patterns) - 1)
+    automaton = ahocorasick.Automaton()
+    for anchor, ids in by_anchor.items():
+        # Patterns that start with \b before a word character cannot match right after
+        # another word character: at such a spot only the others are tried.
+        free = tuple(
+            i for i in ids if not (_boundary_first(patterns[i].rx.pattern) and _is_word(anchor[0]))
+        )
+        automaton.add_word(anchor, (len(anchor), tuple(ids), free))
+    automaton.make_automaton()
+    return automaton, patterns
+
+
+_AUTOMATON, _PATTERNS = _build()
+
+
+def scan(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Every group's matches as (start, end), in one pass; overlapping matches of a group
+    are dropped as an alternation's `findall` would."""
+    low = text.lower()
+    if len(low) != len(text):  # a few letters change length when lower-cased
+        low = text
+    found: dict[tuple[int, str], tuple[int, int]] = {}  # (start, group) -> (order, end)
+    for end, (size, ids, free) in _AUTOMATON.iter(low):
+        start = end - size + 1
+        if start and _is_word(low[start - 1]):
+            ids = free
+        for i in ids:
+            p = _PATTERNS[i]
+            key = (start, p.group)
+            if key in found and found[key][0] <= p.order:
+                continue
+            m = p.rx.match(low, start)
+            if m is not None:
+                found[key] = (p.order, m.end())
+    spans: dict[str, list[tuple[int, int]]] = {}
+    last: dict[str, int] = {}
+    for (start, group), (_, end) in sorted(found.items()):
+        if start < last.get(group, -1):
+            continue
+        last[group] = max(end, start + 1)
+        spans.setdefault(group, []).append((start, end))
+    return spans
+
+
+def _outside(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans that do not start inside any hole (courtesy formulas, quoted lines)."""
+    if not holes:
+        return spans
+    return [s for s in spans if not any(a <= s[0] < b for a, b in holes)]
+
 
 @dataclass(frozen=True)
 class TextSignals:
@@ -202,26 +402,47 @@ class TextSignals:
     complaints: tuple[str, ...]
     sarcasm: bool
     sentiment: Sentiment
+    # The learned tone model's view (None when the text was not read by it).
+    tone_sarcasm: float = 0.0
+    positive_margin: float = 0.0
+    learned_complaint: str = "none"
+    keyword_sentiment: Sentiment = Sentiment.NEUTRAL
 
     @property
     def has_complaint(self) -> bool:
         return bool(self.complaints) or self.sarcasm
 
 
-@lru_cache(maxsize=512)
-def read_signals(text: str) -> TextSignals:
-    """Named complaint signals, a sarcasm flag and a sentiment that sarcasm cannot fool."""
-    polite = COURTESY.sub(" ", text)
-    complaints = tuple(name for name, rx in COMPLAINT_SIGNALS.items() if rx.search(polite))
-    plain = COURTESY.sub(" ", _QUOTED.sub(" ", text))
-    sarcasm = bool(SARCASM_MARKERS.search(text)) or bool(
-        complaints and SARCASM_IF_COMPLAINT.search(plain)
-    )
-    positive = len(_POSITIVE.findall(plain))
-    negative = len(_NEGATIVE.findall(text)) + len(complaints)
-    if not sarcasm and complaints and _PRAISE.search(plain):
+@lru_cache(maxsize=2048)
+def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Each group's matches in the part of the text it reads (one scan, cached)."""
+    spans = scan(text[:MAX_SCAN_CHARS])
+    courtesy = spans.get("courtesy", [])
+    holes = courtesy + spans.get("quoted", [])
+    out = {}
+    for group, found in spans.items():
+        reads = _READS.get(group, "polite")
+        out[group] = (
+            found if reads == "text" else _outside(found, courtesy if reads == "polite" else holes)
+        )
+    return out
+
+
+@lru_cache(maxsize=2048)
+def keyword_signals(text: str) -> TextSignals:
+    """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
+    found = _hits(text)
+
+    def hits(group: str) -> list[tuple[int, int]]:
+        return found.get(group, [])
+
+    complaints = tuple(name for name in COMPLAINT_SIGNALS if hits(f"complaint:{name}"))
+    sarcasm = bool(hits("sarcasm")) or bool(complaints and hits("sarcasm_if_complaint"))
+    positive = len(hits("positive"))
+    negative = len(hits("negative")) + len(complaints)
+    if not sarcasm and complaints and hits("praise"):
         # Praise next to a complaint, with no "but …" and no "it's fixed now": sarcasm.
-        sarcasm = not _CONTRAST.search(plain) and not _RESOLVED.search(plain)
+        sarcasm = not hits("contrast") and not hits("resolved")
     if sarcasm or (complaints and negative >= positive):
         sentiment = Sentiment.NEGATIVE
     elif positive > negative:
@@ -231,4 +452,61 @@ def read_signals(text: str) -> TextSignals:
         sentiment = Sentiment.NEGATIVE
     else:
         sentiment = Sentiment.NEUTRAL
-    return TextSignals(complaints=complaints, sarcasm=sarcasm, sentiment=sentiment)
+    return TextSignals(
+        complaints=complaints, sarcasm=sarcasm, sentiment=sentiment, keyword_sentiment=sentiment
+    )
+
+
+@lru_cache(maxsize=2048)
+def pattern_signals(text: str) -> TextSignals:
+    """The keyword signals plus the bad-situation signal (`ordeal`): praise wrapped around a
+    bad situation, with no "but …" and no "it's fixed now", is sarcasm."""
+    words = keyword_signals(text)
+    found = _hits(text)
+    if not found.get("ordeal"):
+        return words
+    sarcasm = words.sarcasm or (
+        bool(found.get("praise") or found.get("positive") or found.get("delight"))
+        and not any(found.get(g) for g in ORDEAL_CONTRAST)
+    )
+    return TextSignals(
+        complaints=(*words.complaints, "ordeal"),
+        sarcasm=sarcasm,
+        sentiment=Sentiment.NEGATIVE if sarcasm else words.sentiment,
+        keyword_sentiment=words.keyword_sentiment,
+    )
+
+
+@lru_cache(maxsize=2048)
+def read_signals(text: str) -> TextSignals:
+    """Keyword signals combined with the learned tone model.
+
+    The tone model gives the sentiment; it is positive only when neither a complaint
+    pattern, nor the learned complaint head, nor sarcasm (a marker or the sarcasm head
+    above its threshold) says otherwise, and patterns that read negative win over neutral.
+    """
+    from bot.classifier.sentiment import read_tone, tone_model
+
+    words = pattern_signals(text)
+    tone = read_tone(text)
+    model = tone_model()
+    sarcasm = words.sarcasm or tone.sarcasm >= model.sarcasm_threshold
+    learned = tone.complaint if tone.complaint_score >= model.complaint_threshold else "none"
+    sentiment = Sentiment(tone.sentiment)
+    vetoed = sentiment is Sentiment.POSITIVE and (
+        sarcasm or bool(words.complaints) or learned != "none"
+    )
+    plainly_negative = sentiment is Sentiment.NEUTRAL and (
+        words.keyword_sentiment is Sentiment.NEGATIVE
+    )
+    if vetoed or words.sarcasm or plainly_negative:
+        sentiment = Sentiment.NEGATIVE
+    return TextSignals(
+        complaints=words.complaints,
+        sarcasm=sarcasm,
+        sentiment=sentiment,
+        tone_sarcasm=round(tone.sarcasm, 4),
+        positive_margin=round(tone.positive_margin, 4),
+        learned_complaint=learned,
+        keyword_sentiment=words.keyword_sentiment,
+    )

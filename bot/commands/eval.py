@@ -1,4 +1,5 @@
-"""`triage-bot eval FILE`: how the bot would do on a labelled file (extra field `tag`)."""
+"""`triage-bot eval FILE`: how the bot would do on a labelled file (field `tag`; optional when
+a `sentiment` or `sarcastic` column labels the row)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.classifier.evaluation import render_text, run, summarise
-from bot.classifier.training import read_labelled_file
+from bot.classifier.evaluation import read_eval_file, render_text, run, summarise
 from bot.commands.common import CommandError, classifier_and_policies
 from bot.intake.files import TicketFileError
 from bot.settings import Settings
@@ -19,7 +19,7 @@ MAX_PROBLEMS_SHOWN = 50
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
-        help="measure triage on a labelled CSV/JSONL file (field 'tag')",
+        help="measure triage on a labelled CSV/JSONL file (field 'tag', or 'sentiment'/'sarcastic')",
         description=(
             "Per-tag precision, coverage and threshold, calibration error, a risk-coverage "
             "table and the confusion matrix, with the configured classifier and policies."
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     classifier, policies = classifier_and_policies(settings)
     try:
-        rows, problems = read_labelled_file(args.file, list(classifier.tags), args.input_format)
+        rows, problems = read_eval_file(args.file, list(classifier.tags), args.input_format)
     except TicketFileError as exc:
         raise CommandError(str(exc)) from exc
     if problems:
@@ -44,7 +44,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{args.file}: … and {len(problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
         raise CommandError(
             f"{len(problems)} row(s) without a usable label; fix them (every row needs a 'tag' "
-            f"among: {', '.join(classifier.tags)})"
+            f"among: {', '.join(classifier.tags)}; or a 'sentiment' / 'sarcastic' label)"
         )
     if not rows:
         raise CommandError(f"{args.file}: no labelled tickets to evaluate")

@@ -140,6 +140,15 @@ def guardrails_line(b: Bucket) -> str:
     return f"Guardrails fired: {fired}."
 
 
+def praise_gated_line(b: Bucket) -> str:
+    """How much praise the praise gate held for a human, by reason: the angry customers
+    (and the unclear praise) the bot did not drop in the happy-feedback queue."""
+    if not b.praise_gated:
+        return "Praise held for review: none."
+    held = " · ".join(f"{name} {count}" for name, count in b.praise_gated.most_common(8))
+    return f"Praise held for review: {held}."
+
+
 def corrections_line(b: Bucket) -> str:
     wrong = [(pair, n) for pair, n in b.confusion.most_common() if pair[0] != pair[1]]
     if not wrong:
@@ -183,7 +192,12 @@ def _section(text: str) -> SectionBlock:
 
 def digest_blocks(digest: Digest, now: datetime) -> list[Block]:
     """The message: header, outcome, attention, per-policy table, details."""
-    details = [times_line(digest.day), guardrails_line(digest.day), corrections_line(digest.day)]
+    details = [
+        times_line(digest.day),
+        guardrails_line(digest.day),
+        praise_gated_line(digest.day),
+        corrections_line(digest.day),
+    ]
     details += [outcome_line(o) for o in digest.outcomes]
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=f"Triage digest · {day_label(digest)}"[:150])),
@@ -217,7 +231,7 @@ def digest_text(digest: Digest, now: datetime) -> str:
     out += [f"  {line}" for line in attention(digest, now)]
     if digest.policies:
         out += ["", "By policy:"] + [f"  {row}" for row in policy_table(digest).splitlines()]
-    out += ["", times_line(digest.day), guardrails_line(digest.day)]
+    out += ["", times_line(digest.day), guardrails_line(digest.day), praise_gated_line(digest.day)]
     if digest.day.confusion:
         out += ["", "Proposed → final tag (decided tickets):"]
         for (proposed, final), n in sorted(digest.day.confusion.items()):

@@ -1,0 +1,256 @@
+"""Tone of a ticket: sentiment, sarcasm and a learned complaint signal, from one small model.
+
+Three linear heads share one vocabulary and one feature vector, so a ticket is tokenised
+once and scored with one sparse product:
+
+* `sentiment`  negative / neutral / positive, trained on real labelled short messages;
+* `sarcasm`    sarcastic or ironic vs sincere, trained on real sarcastic posts;
+* `complaint`  none / money / access / broken / cancel, trained on real support requests.
+
+Besides words and word pairs, three dense features come from the VADER lexicon (MIT):
+its valences are an array aligned with the vocabulary, so the lexicon costs one gather,
+never a Python loop over a lexicon. The file is plain arrays plus JSON in one `.npz`
+(no pickle); `scripts/build_sentiment_model.py` rebuilds it from pinned sources.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise, repeat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.classifier.base import ModelFileError
+
+FORMAT = 1
+BUNDLED_TONE_MODEL = Path(__file__).resolve().parent / "data" / "tone-model.npz"
+REBUILD = "rebuild it with: python scripts/build_sentiment_model.py"
+HEAD_CHARS = 1000  # tone lives at the start of a ticket ...
+TAIL_CHARS = 500  # ... and in its last lines ("... I want my money back.")
+SENTIMENTS = ("negative", "neutral", "positive")
+COMPLAINTS = ("none", "money", "access", "broken", "cancel")
+N_DENSE = 3
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_USER = re.compile(r"@\w+")
+
+
+def _token_table() -> dict[int, str]:
+    """One `str.translate` table that turns text into space-separated words: punctuation
+    becomes a space and every digit reads as 0. Every entry maps to one ASCII character,
+    which keeps CPython on its fast path for ASCII text."""
+    table: dict[int, str] = {ord(c): " " for c in '"#$%&()*+,-./:;<=>@[\\]^_`{|}~'}
+    table.update({ord(c): "0" for c in "123456789"})
+    table.update({c: " " for c in range(0x2000, 0x2070)})  # dashes, quotes, ellipsis …
+    table[ord("’")] = "'"
+    return table
+
+
+_TABLE = _token_table()
+# Emoticons that carry tone, counted in C rather than found by a regex.
+_EMOTICONS = (":)", ":-)", ":(", ":-(", ":d", ";)", ":p", ":'(", "<3")
+_EMOJI = re.compile(r"[\u2600-\u27bf\U0001f300-\U0001faff]")
+
+
+def cut(text: str) -> str:
+    """The part of a ticket the tone model reads: bounded, whatever the ticket's size."""
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return text
+    return f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
+
+
+def tone_tokens(text: str) -> list[str]:
+    """Lower-case words of the cut text (URLs and @handles as placeholders), with `!`, `?`
+    and emoji as tokens in place, then one token per emoticon.
+
+    A few `replace`, one `translate` and one `split`, all in C: tokenising is most of the
+    model's cost. The rare substitutions run only when their trigger is present."""
+    low = cut(text).lower()
+    if "http" in low or "www." in low:
+        low = _URL.sub(" urltoken ", low)
+    if "@" in low:
+        low = _USER.sub(" usertoken ", low)
+    marks = [m for m in _EMOTICONS if m in low]
+    low = low.replace("!", " ! ").replace("?", " ? ")
+    if not low.isascii():
+        low = _EMOJI.sub(r" \g<0> ", low)
+    words = low.translate(_TABLE).split()
+    for mark in marks:
+        words += [mark] * low.count(mark)
+    return words
+
+
+def tone_terms(words: list[str]) -> list[str]:
+    """Feature strings: each word, and each pair of neighbouring words."""
+    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+
+
+def dense_features(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """VADER-style features from summed positive and negative valences: (n, 3)."""
+    total = pos + neg + 1.0
+    net = pos - neg
+    return np.stack([pos / total, neg / total, net / np.sqrt(net * net + 15.0)], axis=-1)
+
+
+def _dense(pos: float, neg: float) -> np.ndarray:
+    """`dense_features` of one text, in plain floats (numpy is slow on arrays of one)."""
+    total = pos + neg + 1.0
+    net = pos - neg
+    return np.array([pos / total, neg / total, net / math.sqrt(net * net + 15.0)])
+
+
+@dataclass(frozen=True)
+class Tone:
+    """The tone heads' answer for one text."""
+
+    sentiment: str
+    probs: tuple[float, float, float]  # negative, neutral, positive
+    sarcasm: float
+    complaint: str  # "none" or the most likely complaint kind
+    complaint_score: float  # 1 - P(none)
+
+    @property
+    def positive_margin(self) -> float:
+        """How far positive leads the best other class (negative when it does not lead)."""
+        neg, neu, pos = self.probs
+        return pos - max(neg, neu)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class ToneModel:
+    """The three heads; deterministic, numpy only, never raises on text."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.meta: dict[str, Any] = data["meta"]
+        self.version = str(self.meta["version"])
+        terms: list[str] = data["terms"]
+        n = len(terms)
+        # Words are looked up in a dict; word pairs are found by number (first id * n +
+        # second id) in one sorted array, so a pair costs no string and no Python step.
+        # Every pair in the vocabulary has both its words in it (a pair seen in two texts
+        # means each word was), so nothing is lost.
+        self._vocab = {t: i for i, t in enumerate(terms) if " " not in t}
+        pairs = [
+            (self._vocab[a] * n + self._vocab[b], i)
+            for i, t in enumerate(terms)
+            if " " in t
+            for a, _, b in [t.partition(" ")]
+            if a in self._vocab and b in self._vocab
+        ]
+        pairs.sort()
+        self._pair_keys = np.array([k for k, _ in pairs] or [-1], dtype=np.int64)
+        self._pair_ids = np.array([i for _, i in pairs] or [0], dtype=np.int64)
+        self._idf = data["idf"]
+        self._valence = data["valence"]
+        self._coef = data["coef"]  # (n_terms + N_DENSE, 3 + 1 + 5)
+        self._intercept = data["intercept"]
+        self._dense_ids = np.arange(n, n + N_DENSE)
+        self.sentiment_bias = np.asarray(self.meta["sentiment_bias"], dtype=np.float64)
+        self.sarcasm_threshold = float(self.meta["sarcasm_threshold"])
+        self.complaint_threshold = float(self.meta["complaint_threshold"])
+        self.praise_margin = float(self.meta["praise_margin"])
+
+    @classmethod
+    def load(cls, path: Path = BUNDLED_TONE_MODEL) -> ToneModel:
+        if not path.is_file():
+            raise ModelFileError(f"tone model {path} does not exist; {REBUILD}")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {
+                    "meta": json.loads(str(npz["meta"])),
+                    "terms": npz["terms"].tolist(),
+                    "idf": npz["idf"].astype(np.float32),
+                    "valence": npz["valence"].astype(np.float32),
+                    "coef": npz["coef"].astype(np.float32),
+                    "intercept": npz["intercept"].astype(np.float32),
+                }
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            raise ModelFileError(
+                f"tone model {path} is corrupt ({type(exc).__name__}); {REBUILD}"
+            ) from None
+        n = len(data["terms"])
+        if (
+            data["meta"].get("format") != FORMAT
+            or data["coef"].shape != (n + N_DENSE, 9)
+            or data["idf"].shape != (n,)
+            or data["valence"].shape != (n,)
+        ):
+            raise ModelFileError(f"tone model {path} has an unexpected layout; {REBUILD}")
+        return cls(data)
+
+    def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indices, weights) of one text: l2-normalised tf-idf plus dense features.
+
+        One `map` over the words (no Python step per token), then numpy for the pairs."""
+        words = tone_tokens(text)
+        n = len(self._idf)
+        uni = np.fromiter(map(self._vocab.get, words, repeat(-1)), np.int64, len(words))
+        first, second = uni[:-1], uni[1:]
+        both = (first >= 0) & (second >= 0)
+        keys = first[both] * n + second[both]
+        at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+        found = np.concatenate([uni[uni >= 0], self._pair_ids[at[self._pair_keys[at] == keys]]])
+        if not found.size:
+            return np.arange(n, n + N_DENSE), _dense(0.0, 0.0)
+        idx, tf = np.unique(found, return_counts=True)
+        w = (1.0 + np.log(tf)) * self._idf[idx]
+        w /= math.sqrt(float(w @ w)) or 1.0
+        val = self._valence[idx] * tf
+        pos = float(val[val > 0].sum())
+        return np.concatenate([idx, self._dense_ids]), np.concatenate(
+            [w, _dense(pos, pos - float(val.sum()))]
+        )
+
+    def scores_many(self, texts: list[str]) -> np.ndarray:
+        """Raw head scores for a batch: one gather-and-sum per text, one product in all."""
+        out = np.empty((len(texts), self._coef.shape[1]), dtype=np.float64)
+        for k, text in enumerate(texts):
+            idx, w = self._row(text)
+            out[k] = w @ self._coef[idx]
+        return out + self._intercept
+
+    def read_many(self, texts: list[str]) -> list[Tone]:
+        raw = self.scores_many(texts)
+        senti = _softmax(raw[:, :3] + self.sentiment_bias)
+        sarcasm = 1.0 / (1.0 + np.exp(-raw[:, 3]))
+        complaint = _softmax(raw[:, 4:])
+        tones = []
+        for s, sc, c in zip(senti, sarcasm, complaint, strict=True):
+            kind = int(np.argmax(c[1:])) + 1
+            tones.append(
+                Tone(
+                    sentiment=SENTIMENTS[int(np.argmax(s))],
+                    probs=(float(s[0]), float(s[1]), float(s[2])),
+                    sarcasm=float(sc),
+                    complaint=COMPLAINTS[kind] if 1.0 - c[0] >= 0.5 else "none",
+                    complaint_score=float(1.0 - c[0]),
+                )
+            )
+        return tones
+
+    def read(self, text: str) -> Tone:
+        return self.read_many([text])[0]
+
+
+@lru_cache(maxsize=1)
+def tone_model() -> ToneModel:
+    """The shipped tone model, loaded once per process."""
+    return ToneModel.load()
+
+
+@lru_cache(maxsize=2048)
+def read_tone(text: str) -> Tone:
+    """The tone of one text with the shipped model (cached: guardrails and the model share it)."""
+    return tone_model().read(text)
