@@ -45,6 +45,7 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 MIN_HITS = 3
+_ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ def detect(text: str) -> Language:
         if _CONSONANT_RUN.search(w) or not re.search(r"[aeiouyäöüéèáíóúàâêîôûãõ]", w)
     )
     garbled = len(long_words) >= 4 and mashed > 0.5 * len(long_words)
-    hits = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+    # Capitalised words are left out of the count: names ("Uma", "Del", "Van") are not
+    # evidence of a language, while function words are mostly written in lower case.
+    # E-mail addresses and links carry names too ("uma.tanaka@…").
+    small = [w for w in _TOKEN.findall(_ADDRESS.sub(" ", sample)) if w.islower()]
+    hits = {lang: sum(1 for w in small if w in stop) for lang, stop in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < MIN_HITS or top < 1.5 * second:
