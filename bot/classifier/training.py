@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,33 +78,40 @@ class LabelledRow:
     raw: dict[str, Any]
 
 
+def iter_labelled_file(
+    path: Path, tags: Sequence[str], fmt: str | None = None
+) -> Iterator[LabelledRow | LabelProblem]:
+    """Each row in order: a row with a known `tag`, or a problem with its line number.
+
+    Streams the file, so callers that aggregate (eval) read any size in bounded memory.
+    """
+    known = set(tags)
+    for row in read_ticket_file(path, fmt):
+        if row.ticket is None:
+            yield LabelProblem(row.line, row.problem.message if row.problem else "unusable row")
+            continue
+        raw = row.raw or {}
+        tag = str(raw.get("tag") or "").strip()
+        if not tag:
+            yield LabelProblem(row.line, f"ticket {row.ticket.id}: no label in 'tag'")
+            continue
+        if tag not in known:
+            yield LabelProblem(
+                row.line,
+                f"ticket {row.ticket.id}: unknown tag {tag!r} (known: {', '.join(tags)})",
+            )
+            continue
+        yield LabelledRow(row.line, row.ticket.id, row.ticket.text, tag, dict(raw))
+
+
 def read_labelled_file(
     path: Path, tags: Sequence[str], fmt: str | None = None
 ) -> tuple[list[LabelledRow], list[LabelProblem]]:
     """Rows with a known `tag`; every other row is a problem with its line number."""
     rows: list[LabelledRow] = []
     problems: list[LabelProblem] = []
-    known = set(tags)
-    for row in read_ticket_file(path, fmt):
-        if row.ticket is None:
-            problems.append(
-                LabelProblem(row.line, row.problem.message if row.problem else "unusable row")
-            )
-            continue
-        raw = row.raw or {}
-        tag = str(raw.get("tag") or "").strip()
-        if not tag:
-            problems.append(LabelProblem(row.line, f"ticket {row.ticket.id}: no label in 'tag'"))
-            continue
-        if tag not in known:
-            problems.append(
-                LabelProblem(
-                    row.line,
-                    f"ticket {row.ticket.id}: unknown tag {tag!r} (known: {', '.join(tags)})",
-                )
-            )
-            continue
-        rows.append(LabelledRow(row.line, row.ticket.id, row.ticket.text, tag, dict(raw)))
+    for item in iter_labelled_file(path, tags, fmt):
+        (problems if isinstance(item, LabelProblem) else rows).append(item)  # type: ignore[arg-type]
     return rows, problems
 
 
