@@ -215,9 +215,10 @@ class LocalModel:
         """(vocabulary indices, counts) of the text: the same features as `analyze`."""
         words = tokens(text)
         vocab = self._vocab
-        ids = [i for w in words if (i := vocab.get(f"w:{w}")) is not None]
+        ids = [i for w in words if (i := vocab.get("w:" + w)) is not None]
         ids.extend(i for a, b in pairwise(words) if (i := vocab.get(f"w:{a} {b}")) is not None)
-        parts = [np.array(ids, dtype=np.int64), *(self._grams_of(w) for w in set(words))]
+        grams = self._grams_of
+        parts = [np.array(ids, dtype=np.int64), *(grams(w) for w in set(words))]
         return np.unique(np.concatenate(parts), return_counts=True)
 
     def _tfidf_logits(self, texts: Sequence[str]) -> np.ndarray:
