@@ -1,6 +1,6 @@
 """The shipped model on real text it never saw, next to the synthetic test split.
 
-    python bench/bench_real.py [--model FILE] [--clinc SNAPSHOT] [--markdown]
+    python bench/bench_real.py [--model FILE] [--clinc SNAPSHOT] [--hint3 SNAPSHOT]
 
 Per source: tickets, auto-routed share (coverage), precision of the auto-routed tickets with
 its one-sided 95% Clopper-Pearson lower bound, model accuracy and ECE, with the shipped
@@ -9,7 +9,8 @@ ticket: how much of it is auto-routed and how much is flagged `unfamiliar`.
 
 Real sources (data/real/, see its README): BANKING77 test split (its fit/calibration
 splits train the model), CLINC150 mapped queries (never used for training or
-calibration). Not-a-ticket text: CLINC out-of-scope and other-domain test queries, the
+calibration), and with `--hint3` the mapped HINT3 chatbot queries (read from the
+snapshot; never trained on, never committed). Not-a-ticket text: CLINC out-of-scope and other-domain test queries, the
 `test` half of stdlib docstrings, tracebacks and written chit-chat/news, and Wikipedia
 sentences from the CLINC snapshot when `--clinc` is given (not committed).
 """
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
     parser.add_argument("--clinc", type=Path, help="clinc/oos-eval snapshot (Wikipedia sentences)")
     parser.add_argument("--policies", type=Path, default=ROOT / "policies")
+    parser.add_argument("--hint3", type=Path, help="hellohaptik/HINT3 snapshot (not committed)")
     args = parser.parse_args()
     model = LocalModel.load(args.model)
     policies, problems = load_policies(args.policies)
@@ -128,10 +130,25 @@ def main() -> None:
             "CLINC150 mapped queries (real, never trained)",
             *labelled(REAL / "clinc150_test.csv"),
         ),
+    ]
+    if args.hint3:
+        from real_sources import hint3_rows
+
+        hint3 = hint3_rows(args.hint3)
+        rows.append(
+            score(
+                model,
+                policies,
+                "HINT3 chatbot queries (real, never trained)",
+                [r.text for r in hint3],
+                [r.tag for r in hint3],
+            )
+        )
+    rows.append(
         score(
             model, policies, "synthetic test split", *labelled(ROOT / "data" / "tickets_test.csv")
-        ),
-    ]
+        )
+    )
     print(
         "| source | tickets | auto-routed | precision | 95% lower bound | accuracy | ECE | unfamiliar |"
     )

@@ -39,11 +39,15 @@ SYNTHETIC = ROOT / "data" / "tickets_train.csv"
 # and the temperature come from real held-out text wherever it has the tag; synthetic
 # tickets calibrate only the tags real text lacks (or has too little of to test).
 SYNTHETIC_TAGS = DEFAULT_TAGS
+
+
 def synthetic_calibration_tags(real_calibration: list[Example], target: float) -> set[str]:
     """Tags with too few real held-out tickets to prove the target precision twice over."""
     need = 2 * min_trials(target)
     counts = {t: sum(1 for e in real_calibration if e.tag == t) for t in DEFAULT_TAGS}
     return {t for t, n in counts.items() if n < need}
+
+
 WIKI_CHOOSE = 1500
 TARGET_PRECISION = 0.97  # policies/_global.yml target_precision
 

@@ -42,6 +42,42 @@ CLINC150 = {
     "and Out-of-Scope Prediction",
 }
 CLINC_WIKI = {**CLINC150, "path": "data/all_wiki_sents.txt", "sha256": ""}
+# Real queries typed into three live customer-service chatbots (mattresses, health
+# supplements, fantasy sports). ODbL 1.0 / DbCL 1.0: read at bench time from the snapshot,
+# never committed, never trained on.
+HINT3 = {
+    "repo": "hellohaptik/HINT3",
+    "commit": "99965c892ea9a6801a87083d3861b0b04c91a4e7",
+    "license": "ODbL 1.0 (contents DbCL 1.0)",
+    "citation": "Arora et al. 2020, HINT3: Raising the bar for Intent Detection in the Wild",
+    "files": {
+        "dataset/v2/train/sofmattress_train.csv": "0addf4dc4b9df1e71509da5318d5a9f6e9a5d6eb98b9584d55cab3da7badf4b1",
+        "dataset/v2/train/curekart_train.csv": "99620b357d20801cbbebe2823d606d1afecd9414074d97a7386aaf2493f8911f",
+        "dataset/v2/train/powerplay11_train.csv": "16847d06e62244ef902fe62a61261e8daec61d14335e535fcddf1752a8c8449b",
+        "dataset/v2/test/sofmattress_test.csv": "9c4746f7cf445b5db276260e1c05b9e7b102fa2bca0ce1ace20f51df0ba53aae",
+        "dataset/v2/test/curekart_test.csv": "47bf651cafa8b8f476ca4bea3052ee9a29c5bc6a4d841f2162f12ad16064f5a0",
+        "dataset/v2/test/powerplay11_test.csv": "a2d5d03202e8ca116444162560647d0a7633c622fa782c09fe5cb7e196d462a9",
+    },
+}
+# Reviewed mapping HINT3 label → policy tag. Left out: returns/replacements (mixed),
+# order and delivery status, product questions, agent requests, account changes, the
+# chatbots' "no intent" label, and everything else without one clear tag.
+HINT3_TAGS: dict[str, str] = {
+    "CANCEL_ORDER": "cancellation",
+    "EMI": "billing",
+    "COD": "billing",
+    "PAYMENT_AND_BILL": "billing",
+    "ACCOUNT_BALANCE_DEDUCTED": "billing",
+    "DEDUCTED_AMOUNT_NOT_RECEIVED": "billing",
+    "REFUND_OF_WRONG_AMOUNT": "billing",
+    "REFUND_OF_ADDED_CASH": "billing",
+    "POINTS_NOT_UPDATED": "bug",
+    "WRONG_SCORES": "bug",
+    "CANNOT_SEE_JOINED_CONTESTS": "bug",
+    "THANKS": "positive_feedback",
+    "APPRECIATION": "positive_feedback",
+    "HOW_TO_PLAY": "how_to",
+}
 
 # Reviewed mapping BANKING77 intent → policy tag. Left out on purpose (no single tag):
 # card/transfer status questions (card_arrival, pending_*, transfer_timing, balance_*),
@@ -200,6 +236,21 @@ def clinc_ood(snapshot: Path) -> dict[str, list[Row]]:
 def wiki_sentences(snapshot: Path) -> list[str]:
     raw = git_file(snapshot, CLINC_WIKI["commit"], CLINC_WIKI["path"])
     return [line.strip() for line in raw.decode("utf-8").splitlines() if line.strip()]
+
+
+def hint3_rows(snapshot: Path) -> list[Row]:
+    """Mapped HINT3 queries from both of its splits (this source never trains)."""
+    rows = []
+    for path, digest in HINT3["files"].items():
+        raw = git_file(snapshot, HINT3["commit"], path, digest).decode("utf-8")
+        bot_name = path.rsplit("/", 1)[1].split("_")[0]
+        for i, rec in enumerate(csv.reader(io.StringIO(raw))):
+            if i == 0 or len(rec) < 2:
+                continue
+            tag = HINT3_TAGS.get(rec[1].strip())
+            if tag and rec[0].strip():
+                rows.append(Row(f"hint3-{bot_name}-{i:05d}", rec[0].strip(), tag, rec[1], "hint3"))
+    return rows
 
 
 def split_by_intent(rows: list[Row], shares: dict[str, float]) -> dict[str, list[Row]]:
