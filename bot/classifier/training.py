@@ -32,8 +32,10 @@ import numpy as np
 from bot.classifier.calibration import (
     TagThreshold,
     choose_threshold,
+    clopper_pearson_lower,
     expected_calibration_error,
     fit_temperature,
+    min_trials,
 )
 from bot.classifier.features import analyze
 from bot.classifier.local import FORMAT, ModelArrays, familiarity, softmax
@@ -50,6 +52,7 @@ MAX_PROTOTYPES = 1024  # k-means centres of training tickets that define "famili
 UNFAMILIAR_MISS = 0.03  # share of held-out in-domain tickets allowed below the threshold
 OOD_PASS = 0.10  # with known not-a-ticket text: share of it allowed above the threshold
 SYNTHETIC_PREFIX = "synthetic:"
+SYNTHETIC_FLOOR = 0.9  # lowest threshold a tag calibrated mostly on synthetic tickets gets
 
 
 @dataclass(frozen=True)
@@ -376,6 +379,13 @@ def _train(
         )
         for i, tag in enumerate(tags)
     ]
+    if not real.all():
+        chosen = [
+            _floor_synthetic(
+                t, calib, top[predicted == i], right[predicted == i], target_precision, confidence
+            )
+            for i, t in enumerate(chosen)
+        ]
     prototypes = None
     unfamiliar: dict[str, Any] = {}
     if embedder is not None and v_fit is not None and v_cal is not None:
@@ -396,6 +406,8 @@ def _train(
         "confidence": confidence,
         "format": fmt,
         "embedding_weight": EMBEDDING_WEIGHT if embedder is not None else None,
+        "synthetic_floor": SYNTHETIC_FLOOR if not real.all() else None,
+        "unfamiliar_miss": UNFAMILIAR_MISS if embedder is not None else None,
     }
     version = _version([*examples, *calib] if calibration is not None else examples, params)
     n_human = sum(1 for e in fit if e.key.startswith("human:"))
@@ -432,6 +444,39 @@ def _train(
         meta=meta,
     )
     return arrays, report
+
+
+def _floor_synthetic(
+    chosen: TagThreshold,
+    calib: Sequence[Example],
+    confidences: np.ndarray,
+    correct: np.ndarray,
+    target: float,
+    confidence: float,
+) -> TagThreshold:
+    """A threshold resting mostly on synthetic tickets is never below SYNTHETIC_FLOOR.
+
+    Synthetic tickets are easier than real ones; a threshold they alone justify (fewer
+    real held-out tickets of the tag than could prove the target) is raised to the floor
+    and its evidence recounted at the new threshold.
+    """
+    real_n = sum(1 for e in calib if e.tag == chosen.tag and not e.key.startswith(SYNTHETIC_PREFIX))
+    if chosen.threshold is None or chosen.threshold >= SYNTHETIC_FLOOR:
+        return chosen
+    if real_n >= min_trials(target, confidence):
+        return chosen
+    keep = confidences >= SYNTHETIC_FLOOR
+    support, hits = int(keep.sum()), int(correct[keep].sum())
+    if support == 0:
+        return TagThreshold(chosen.tag, None, 0, 0, 0.0, chosen.predicted)
+    return TagThreshold(
+        chosen.tag,
+        SYNTHETIC_FLOOR,
+        support,
+        hits,
+        clopper_pearson_lower(hits, support, confidence),
+        chosen.predicted,
+    )
 
 
 def _prototypes(fit: Sequence[Example], vectors: np.ndarray) -> np.ndarray:
