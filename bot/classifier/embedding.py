@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -67,20 +68,25 @@ class StaticEmbedding:
         pieces of its whitespace-separated chunks in order; chunks repeat a lot, so each is
         tokenised once (the tokenizer normalises it exactly as inside a whole text).
         """
-        out: list[int] = []
         cache = self._cache
-        for word in text.split():
-            ids = cache.get(word)
-            if ids is None:
-                if len(cache) >= WORD_CACHE:
-                    cache.clear()
-                found = self.tokenizer.encode(word, add_special_tokens=False).ids
-                ids = tuple(i for i in found if i != self.unk_id)
-                cache[word] = ids
-            out.extend(ids)
-            if len(out) >= MAX_TOKENS:
-                return out[:MAX_TOKENS]
-        return out
+        words = text.split()
+        found = [cache.get(w) for w in words]
+        if None in found:
+            for k, ids in enumerate(found):
+                if ids is None:
+                    found[k] = self._learn(words[k])
+        return list(chain.from_iterable(found))[:MAX_TOKENS]  # type: ignore[arg-type]
+
+    def _learn(self, word: str) -> tuple[int, ...]:
+        cache = self._cache
+        ids = cache.get(word)
+        if ids is None:
+            if len(cache) >= WORD_CACHE:
+                cache.clear()
+            pieces = self.tokenizer.encode(word, add_special_tokens=False).ids
+            ids = tuple(i for i in pieces if i != self.unk_id)
+            cache[word] = ids
+        return ids
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dims), dtype=np.float32)

@@ -189,7 +189,7 @@ class LocalModel:
                     f"model {self.version} was trained with another embedding table than the "
                     f"one installed; {REBUILD_HINT}"
                 )
-        self._gram_cache: dict[str, np.ndarray] = {}
+        self._word_cache: dict[str, tuple[int, np.ndarray]] = {}
         self.loaded_mtime: int | None = None  # set by bot.classifier.jobs to notice new files
 
     @classmethod
@@ -198,27 +198,33 @@ class LocalModel:
         model.loaded_mtime = path.stat().st_mtime_ns
         return model
 
-    def _grams_of(self, word: str) -> np.ndarray:
-        """Vocabulary indices of a word's character n-grams (cached: words repeat a lot)."""
-        found = self._gram_cache.get(word)
+    def _word(self, word: str) -> tuple[int, np.ndarray]:
+        """(vocabulary index of the word or -1, indices of its character n-grams), cached."""
+        found = self._word_cache.get(word)
         if found is None:
-            if len(self._gram_cache) >= GRAM_CACHE_WORDS:
-                self._gram_cache.clear()
+            if len(self._word_cache) >= GRAM_CACHE_WORDS:
+                self._word_cache.clear()
             vocab = self._vocab
-            found = np.array(
+            grams = np.array(
                 [i for g in char_grams(word) if (i := vocab.get(g)) is not None], dtype=np.int64
             )
-            self._gram_cache[word] = found
+            found = (vocab.get("w:" + word, -1), grams)
+            self._word_cache[word] = found
         return found
+
+    def _grams_of(self, word: str) -> np.ndarray:
+        """Vocabulary indices of a word's character n-grams (cached: words repeat a lot)."""
+        return self._word(word)[1]
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(vocabulary indices, counts) of the text: the same features as `analyze`."""
         words = tokens(text)
         vocab = self._vocab
-        ids = [i for w in words if (i := vocab.get("w:" + w)) is not None]
+        lookup = self._word
+        known = {w: lookup(w) for w in set(words)}
+        ids = [i for w in words if (i := known[w][0]) >= 0]
         ids.extend(i for a, b in pairwise(words) if (i := vocab.get(f"w:{a} {b}")) is not None)
-        grams = self._grams_of
-        parts = [np.array(ids, dtype=np.int64), *(grams(w) for w in set(words))]
+        parts = [np.array(ids, dtype=np.int64), *(grams for _, grams in known.values())]
         return np.unique(np.concatenate(parts), return_counts=True)
 
     def _tfidf_logits(self, texts: Sequence[str]) -> np.ndarray:
