@@ -167,6 +167,12 @@ class LocalModel:
             tag: (math.inf if raw.get(tag) is None else float(raw[tag])) for tag in self.tags
         }
         self._vocab = {term: i for i, term in enumerate(model.terms)}
+        # Word bigrams keyed by (word, word): pairwise makes the keys without formatting strings.
+        self._bigrams = {
+            tuple(term[2:].split(" ", 1)): i
+            for term, i in self._vocab.items()
+            if term.startswith("w:") and " " in term
+        }
         self._idf = model.idf
         self._coef = model.coef
         self._intercept = model.intercept
@@ -219,11 +225,11 @@ class LocalModel:
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(vocabulary indices, counts) of the text: the same features as `analyze`."""
         words = tokens(text)
-        vocab = self._vocab
         lookup = self._word
         known = {w: lookup(w) for w in set(words)}
         ids = [i for w in words if (i := known[w][0]) >= 0]
-        ids.extend(i for a, b in pairwise(words) if (i := vocab.get(f"w:{a} {b}")) is not None)
+        pairs = self._bigrams
+        ids.extend(i for p in pairwise(words) if (i := pairs.get(p)) is not None)
         parts = [np.array(ids, dtype=np.int64), *(grams for _, grams in known.values())]
         return np.unique(np.concatenate(parts), return_counts=True)
 
@@ -234,10 +240,10 @@ class LocalModel:
             idx, tf = self.features(text)
             if idx.size == 0:
                 continue
-            weights = (1.0 + np.log(tf)) * self._idf[idx]
+            weights = (1.0 + np.log(tf, dtype=np.float32)) * self._idf[idx]
             norm = math.sqrt(float(weights @ weights))
             if norm > 0:
-                weights /= norm
+                weights /= np.float32(norm)
             out[row] = weights @ self._coef[idx]
         return out
 
