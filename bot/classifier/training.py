@@ -7,8 +7,9 @@ Steps (all deterministic):
    hash-based share of the examples;
 3. features = TF-IDF (word 1-2-grams + character 3-5-grams) next to the static sentence
    embedding (bot.classifier.embedding); one linear model fitted on the fit part;
-4. a softmax temperature fitted on the calibration part's logits (its real examples when
-   it has any: keys starting with `synthetic:` are left out of the temperature);
+4. a softmax temperature: fitted on the given calibration part's logits (its real examples
+   when it has any: keys starting with `synthetic:` are left out), or, with the hash split,
+   on out-of-fold logits of the fit part;
 5. per tag, the lowest threshold whose Clopper-Pearson lower bound of precision on the
    calibration part meets the target (bot.classifier.calibration);
 6. prototypes (embeddings of fit tickets) and the `unfamiliar` threshold: the familiarity
@@ -368,7 +369,14 @@ def _train(
     real = np.array([not e.key.startswith(SYNTHETIC_PREFIX) for e in calib])
     if not real.any():
         real[:] = True
-    temperature = fit_temperature(logits[real], y_cal[real])
+    if calibration is None:
+        # A hash-split share of the same file: out-of-fold logits of the fit part set the
+        # temperature, so the calibration part stays for the thresholds alone.
+        smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
+        oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
+        temperature = fit_temperature(oof, y_fit)
+    else:  # the held-out (real) tickets set the temperature too, not the fitted ones
+        temperature = fit_temperature(logits[real], y_cal[real])
     probs = softmax(logits / temperature)
     predicted = probs.argmax(axis=1)
     top = probs.max(axis=1)
@@ -409,6 +417,8 @@ def _train(
         "synthetic_floor": SYNTHETIC_FLOOR if not real.all() else None,
         "unfamiliar_miss": UNFAMILIAR_MISS if embedder is not None else None,
     }
+    if calibration is not None:
+        params["held_out"] = "given"
     version = _version([*examples, *calib] if calibration is not None else examples, params)
     n_human = sum(1 for e in fit if e.key.startswith("human:"))
     meta = {
@@ -423,7 +433,7 @@ def _train(
         "params": params,
         "n_fit": len(fit),
         "n_calibration": len(calib),
-        "n_human": sum(1 for e in examples if e.key.startswith("human:")),
+        "n_human": sum(1 for e in [*fit, *calib] if e.key.startswith("human:")),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if embedder is not None:
