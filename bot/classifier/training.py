@@ -50,6 +50,7 @@ DEFAULT_C = {"logreg": 20.0, "svm": 0.5}
 TEMPERATURE_FOLDS = 5
 EMBEDDING_WEIGHT = 1.0  # the embedding block's scale next to the unit-length TF-IDF row
 MAX_PROTOTYPES = 1024  # k-means centres of training tickets that define "familiar" text
+KMEANS_POINTS = 8192  # training vectors the centres are fitted on (a fixed stride)
 UNFAMILIAR_MISS = 0.03  # share of held-out in-domain tickets allowed below the threshold
 OOD_PASS = 0.10  # with known not-a-ticket text: share of it allowed above the threshold
 SYNTHETIC_PREFIX = "synthetic:"
@@ -416,6 +417,7 @@ def _train(
         "embedding_weight": EMBEDDING_WEIGHT if embedder is not None else None,
         "synthetic_floor": SYNTHETIC_FLOOR if not real.all() else None,
         "unfamiliar_miss": UNFAMILIAR_MISS if embedder is not None else None,
+        "prototypes": [MAX_PROTOTYPES, KMEANS_POINTS] if embedder is not None else None,
     }
     if calibration is not None:
         params["held_out"] = "given"
@@ -501,7 +503,9 @@ def _prototypes(fit: Sequence[Example], vectors: np.ndarray) -> np.ndarray:
     if len(points) <= MAX_PROTOTYPES:
         centres = points
     else:
+        # A fixed stride of at most KMEANS_POINTS points keeps fitting to a second or two.
+        sample = points[:: -(-len(points) // KMEANS_POINTS)]
         km = KMeans(n_clusters=MAX_PROTOTYPES, n_init=1, random_state=0, max_iter=100)
-        centres = km.fit(points).cluster_centers_
+        centres = km.fit(sample).cluster_centers_
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     return (centres / np.maximum(norms, 1e-12)).astype(np.float16).astype(np.float32)
