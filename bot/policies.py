@@ -109,7 +109,8 @@ class GlobalSettings(BaseModel):
     min_words: int = Field(default=8, ge=0, le=200)
     # Languages (ISO 639-1, or a script: cyrillic, cjk, arabic, …) the bot may route alone;
     # a ticket clearly in another goes to review (`unsupported_language`). [] turns it off.
-    languages: list[str] = Field(default_factory=lambda: ["en", "de", "es", "fr", "pt", "nl"])
+    # English only by default: the shipped model's figures exist for English alone.
+    languages: list[str] = Field(default_factory=lambda: ["en"])
     # Launch gate (bot.ownership.gate): `auto` only after this many decided tickets in the
     # window meet target_precision. 0 turns the gate off (not recommended).
     launch_min_decided: int = Field(default=50, ge=0, le=100_000)

@@ -29,6 +29,12 @@ POSITIVE_TAGS = frozenset({"positive_feedback"})
 LLM_ERROR_NOTE = "llm_error"  # a Prediction note with this prefix sends the ticket to review
 LLM_INFO_NOTES = ("llm_budget",)  # notes worth showing a reviewer, without forcing review
 MULTI_ISSUE_NOTE = "multi_issue"  # a Prediction note: the ticket's parts are about different tags
+UNFAMILIAR_NOTE = "unfamiliar"  # a Prediction note: the text is unlike the model's training data
+UNFAMILIAR_WHY = (
+    "this text is unlike the tickets the model learned from (another product or topic, "
+    "a kind of text such as a stack trace, code, chat or news, or another way of writing), "
+    "so its tag is only a guess"
+)
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
@@ -130,6 +136,8 @@ def _guardrails(
         if note.startswith(MULTI_ISSUE_NOTE + ":"):
             areas = note.split(":", 1)[1].replace("+", ", ")
             fired.append(("multi_issue", f"the ticket raises separate issues ({areas})"))
+    if any(n == UNFAMILIAR_NOTE or n.startswith(UNFAMILIAR_NOTE + ":") for n in prediction.notes):
+        fired.append(("unfamiliar", UNFAMILIAR_WHY))
     runner_up = prediction.runner_up()
     margin = policies.global_settings.ambiguity_margin
     if runner_up and prediction.confidence - runner_up[1] < margin:

@@ -23,7 +23,7 @@ from bot.classifier.calibration import (
     fit_temperature,
 )
 from bot.classifier.local import LocalModel, ModelArrays, softmax
-from bot.classifier.training import Example, TrainReport, train
+from bot.classifier.training import Example, TrainReport, choose_unfamiliar, train
 
 CROSS_FIT_FOLDS = 4
 MIN_POOL_SUPPORT = 20  # held-out real tickets a tag needs before it may share the pooled threshold
@@ -89,6 +89,7 @@ def cross_fit(
     """Fit on all of `real` + `base`; temperature and thresholds from out-of-fold scores."""
     logits: list[np.ndarray] = []
     truth: list[int] = []
+    held_familiarity: list[float] = []
     index = {t: i for i, t in enumerate(tags)}
     for k in range(CROSS_FIT_FOLDS):
         held = [e for e in real if fold_of(e.key) == k]
@@ -99,7 +100,11 @@ def cross_fit(
             [*rest, *base], tags, target, confidence, calibration=held, **train_options
         )  # type: ignore[arg-type]
         model_k = LocalModel(arrays_k)
-        logits.extend(model_k.logits(e.text) for e in held)
+        texts = [e.text for e in held]
+        logits.extend(model_k.logits_many(texts))
+        familiar = model_k.familiarity_many(texts)
+        if familiar is not None:
+            held_familiarity.extend(float(f) for f in familiar)
         truth.extend(index[e.tag] for e in held)
     scores, labels = np.array(logits), np.array(truth)
     temperature = fit_temperature(scores, labels)
@@ -118,6 +123,10 @@ def cross_fit(
         n_calibration=len(real),
         calibration=f"cross-fitted: {CROSS_FIT_FOLDS} folds over {len(real)} real tickets",
     )
+    if held_familiarity and isinstance(meta.get("unfamiliar"), dict):
+        # Out-of-fold familiarity, like the thresholds: the final model saw every real ticket.
+        threshold, evidence = choose_unfamiliar(np.array(held_familiarity), None)
+        meta["unfamiliar"] = {**meta["unfamiliar"], "threshold": threshold, "evidence": evidence}
     top = probs.max(axis=1)
     right = probs.argmax(axis=1) == labels
     return arrays, TrainReport(

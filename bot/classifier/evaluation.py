@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.classifier.base import Classifier
-from bot.classifier.calibration import clopper_pearson_lower, expected_calibration_error
-from bot.classifier.training import LabelledRow, LabelProblem, read_labelled_file
+from bot.classifier.base import Classifier, Prediction
+from bot.classifier.calibration import clopper_pearson_lower
+from bot.classifier.training import LabelledRow
 from bot.policies import PolicySet
 from bot.triage import AUTO, decide
 
 RISK_COVERAGE_THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99)
+RELIABILITY_BINS = 10  # equal-width confidence bins, the same ones ECE averages over
+EVAL_BATCH = 256  # rows classified per batch while streaming a file
 # Hard-case kinds whose true tag is a complaint: praise must never auto-route for them.
 COMPLAINT_KINDS = frozenset({"sarcasm", "praise_wrapped_complaint", "complaint_wrapped_thanks"})
 POSITIVE = "positive_feedback"
-
-
 SENTIMENTS = ("negative", "neutral", "positive")
 _SENTIMENT_ALIASES = {"neg": "negative", "neu": "neutral", "pos": "positive"}
 _TRUE = frozenset({"1", "true", "yes", "y", "sarcastic"})
@@ -45,25 +44,9 @@ def tone_labels(raw: dict[str, Any]) -> tuple[str | None, bool | None]:
     return sentiment, sarcastic
 
 
-def read_eval_file(
-    path: Path, tags: Sequence[str], fmt: str | None = None
-) -> tuple[list[LabelledRow], list[LabelProblem]]:
-    """Labelled rows for `eval`: a row with a `sentiment` or `sarcastic` label needs no `tag`
-    (its tag is then ""); every other row follows the `tag` rules of training files."""
-    rows, problems = read_labelled_file(path, tags, fmt)
-    if not problems:
-        return rows, problems
-    from bot.intake.files import read_ticket_file
-
-    missing = {p.line for p in problems if "no label in 'tag'" in p.message}
-    kept: dict[int, LabelledRow] = {r.line: r for r in rows}
-    for row in read_ticket_file(path, fmt):
-        if row.line in missing and row.ticket is not None:
-            raw = dict(row.raw or {})
-            if any(label is not None for label in tone_labels(raw)):
-                kept[row.line] = LabelledRow(row.line, row.ticket.id, row.ticket.text, "", raw)
-    left = [p for p in problems if p.line not in kept]
-    return [kept[line] for line in sorted(kept)], left
+def has_tone_label(raw: dict[str, Any]) -> bool:
+    """Rows with a tone label need no `tag` in `eval`."""
+    return any(label is not None for label in tone_labels(raw))
 
 
 @dataclass(frozen=True)
@@ -88,10 +71,18 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
+def predict_all(classifier: Classifier, texts: Sequence[str]) -> list[Prediction]:
+    """One batch call when the classifier has one (the local model), else one by one."""
+    many = getattr(classifier, "predict_many", None)
+    if callable(many):
+        return list(many(texts))
+    return [classifier.predict(t) for t in texts]
+
+
 def run(rows: Sequence[LabelledRow], classifier: Classifier, policies: PolicySet) -> list[Outcome]:
+    predictions = predict_all(classifier, [r.text for r in rows])
     outcomes = []
-    for row in rows:
-        prediction = classifier.predict(row.text)
+    for row, prediction in zip(rows, predictions, strict=True):
         result = decide(row.ticket_id, row.text, prediction, policies)
         outcomes.append(
             Outcome(
@@ -115,126 +106,235 @@ def _threshold_of(tag: str, classifier: Classifier, policies: PolicySet) -> floa
     return "never" if math.isinf(value) else round(value, 4)
 
 
-def tone_report(outcomes: Sequence[Outcome]) -> dict[str, Any] | None:
-    """Sentiment recall per class, sarcastic texts scored positive, and praise auto-routed on
-    complaints (rows labelled negative or sarcastic); None when no row has a tone label."""
-    labelled = [(o, *tone_labels(o.row.raw)) for o in outcomes]
-    if not any(s is not None or k is not None for _, s, k in labelled):
-        return None
-    per_class = {}
-    for cls in SENTIMENTS:
-        group = [o for o, s, _ in labelled if s == cls]
-        per_class[cls] = {
-            "tickets": len(group),
-            "recall": _ratio(sum(o.sentiment == cls for o in group), len(group)),
+class Tally:
+    """Counts that make an `eval` report; memory grows with tags and bins, not with rows.
+
+    `add` takes outcomes batch by batch (a file is streamed through in chunks), so a
+    labelled file of any length is evaluated in bounded memory.
+    """
+
+    def __init__(self, tags: Sequence[str], bins: int = RELIABILITY_BINS) -> None:
+        self.tags = list(tags)
+        self.bins = bins
+        self.total = 0
+        self.right = 0
+        self.auto = 0
+        self.auto_right = 0
+        self.true_n: Counter[str] = Counter()
+        self.routed_as: Counter[str] = Counter()
+        self.routed_right: Counter[str] = Counter()
+        self.covered: Counter[str] = Counter()
+        self.confusion = {t: dict.fromkeys(self.tags, 0) for t in self.tags}
+        self.guardrails: Counter[str] = Counter()
+        self.praise_on_complaints = 0
+        self.bin_n = np.zeros(bins, dtype=np.int64)
+        self.bin_conf = np.zeros(bins)
+        self.bin_right = np.zeros(bins)
+        self.rc_n = np.zeros(len(RISK_COVERAGE_THRESHOLDS), dtype=np.int64)
+        self.rc_right = np.zeros(len(RISK_COVERAGE_THRESHOLDS), dtype=np.int64)
+        self.hard: dict[str, Counter[str]] = {}
+        self.rows = 0  # every row, tagged or only tone-labelled
+        self.tone: Counter[str] = Counter()  # tone-labelled rows, see tone_report
+
+    def add(self, outcomes: Sequence[Outcome]) -> None:
+        self.rows += len(outcomes)
+        for o in outcomes:
+            self._add_tone(o)
+        outcomes = [o for o in outcomes if o.row.tag]  # the topic figures need a `tag`
+        if not outcomes:
+            return
+        conf = np.array([o.confidence for o in outcomes], dtype=float)
+        right = np.array([o.correct for o in outcomes], dtype=float)
+        edges = np.linspace(0.0, 1.0, self.bins + 1)
+        index = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, self.bins - 1)
+        np.add.at(self.bin_n, index, 1)
+        np.add.at(self.bin_conf, index, conf)
+        np.add.at(self.bin_right, index, right)
+        for k, t in enumerate(RISK_COVERAGE_THRESHOLDS):
+            mask = conf >= t
+            self.rc_n[k] += int(mask.sum())
+            self.rc_right[k] += int(right[mask].sum())
+        for o in outcomes:
+            self.total += 1
+            self.right += o.correct
+            self.true_n[o.row.tag] += 1
+            if o.predicted in self.confusion.get(o.row.tag, {}):
+                self.confusion[o.row.tag][o.predicted] += 1
+            self.guardrails.update(o.guardrails)
+            is_auto = o.decision == AUTO
+            if is_auto:
+                self.auto += 1
+                self.auto_right += o.correct
+                self.routed_as[o.predicted] += 1
+                self.routed_right[o.predicted] += o.correct
+                self.covered[o.row.tag] += 1
+                if o.predicted == POSITIVE and (o.row.tag != POSITIVE or o.hard in COMPLAINT_KINDS):
+                    self.praise_on_complaints += 1
+            if o.hard:
+                kind = self.hard.setdefault(o.hard, Counter())
+                kind["tickets"] += 1
+                kind["correct"] += o.correct
+                if is_auto:
+                    kind["auto"] += 1
+                    kind["auto_correct"] += o.correct
+                    kind["praise_auto"] += o.predicted == POSITIVE
+
+    def _add_tone(self, o: Outcome) -> None:
+        sentiment, sarcastic = tone_labels(o.row.raw)
+        if sentiment is None and sarcastic is None:
+            return
+        t = self.tone
+        t["labelled"] += 1
+        if sentiment is not None:
+            t[f"{sentiment}_n"] += 1
+            t[f"{sentiment}_hit"] += o.sentiment == sentiment
+        praise_auto = o.decision == AUTO and o.predicted == POSITIVE
+        if sarcastic:
+            t["sarcastic_n"] += 1
+            t["sarcastic_positive"] += o.sentiment == "positive"
+        if sentiment == "negative" or sarcastic:
+            t["complaint_n"] += 1
+            t["complaint_praise_auto"] += praise_auto
+        if sentiment == "positive" and not sarcastic:
+            t["praise_n"] += 1
+            t["praise_auto"] += praise_auto
+
+    def tone_report(self) -> dict[str, Any] | None:
+        """Sentiment recall per class, sarcastic texts scored positive, and praise auto-routed
+        on complaints (rows labelled negative or sarcastic); None when no row has a tone label."""
+        t = self.tone
+        if not t["labelled"]:
+            return None
+        return {
+            "per_class": {
+                cls: {"tickets": t[f"{cls}_n"], "recall": _ratio(t[f"{cls}_hit"], t[f"{cls}_n"])}
+                for cls in SENTIMENTS
+            },
+            "sarcastic_tickets": t["sarcastic_n"],
+            "sarcastic_scored_positive": _ratio(t["sarcastic_positive"], t["sarcastic_n"]),
+            "complaint_tickets": t["complaint_n"],
+            "praise_auto_routed_on_complaints": t["complaint_praise_auto"],
+            "praise_auto_routed_on_complaints_share": _ratio(
+                t["complaint_praise_auto"], t["complaint_n"]
+            ),
+            "praise_tickets": t["praise_n"],
+            "praise_auto_routed": _ratio(t["praise_auto"], t["praise_n"]),
         }
-    sarcastic = [o for o, _, k in labelled if k]
-    complaints = [o for o, s, k in labelled if s == "negative" or k]
-    praise_auto = sum(1 for o in complaints if o.decision == AUTO and o.predicted == POSITIVE)
-    praise = [o for o, s, k in labelled if s == "positive" and not k]
-    return {
-        "per_class": per_class,
-        "sarcastic_tickets": len(sarcastic),
-        "sarcastic_scored_positive": _ratio(
-            sum(o.sentiment == "positive" for o in sarcastic), len(sarcastic)
-        ),
-        "complaint_tickets": len(complaints),
-        "praise_auto_routed_on_complaints": praise_auto,
-        "praise_auto_routed_on_complaints_share": _ratio(praise_auto, len(complaints)),
-        "praise_tickets": len(praise),
-        "praise_auto_routed": _ratio(
-            sum(o.decision == AUTO and o.predicted == POSITIVE for o in praise), len(praise)
-        ),
-    }
+
+    def ece(self) -> float:
+        if self.total == 0:
+            return 0.0
+        filled = self.bin_n > 0
+        gaps = np.abs(
+            self.bin_conf[filled] / self.bin_n[filled] - self.bin_right[filled] / self.bin_n[filled]
+        )
+        return float((self.bin_n[filled] / self.total * gaps).sum())
+
+    def reliability(self) -> list[dict[str, Any]]:
+        """Per confidence bin: how many tickets, their mean confidence and their accuracy."""
+        edges = np.linspace(0.0, 1.0, self.bins + 1)
+        return [
+            {
+                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                "tickets": int(self.bin_n[b]),
+                "confidence": round(float(self.bin_conf[b] / self.bin_n[b]), 4)
+                if self.bin_n[b]
+                else None,
+                "accuracy": round(float(self.bin_right[b] / self.bin_n[b]), 4)
+                if self.bin_n[b]
+                else None,
+            }
+            for b in range(self.bins)
+        ]
+
+
+def evaluate_rows(
+    rows: Iterable[LabelledRow],
+    classifier: Classifier,
+    policies: PolicySet,
+    batch: int = EVAL_BATCH,
+) -> Tally:
+    """Stream labelled rows through the classifier in batches; keep only counts."""
+    tally = Tally(classifier.tags)
+    chunk: list[LabelledRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            tally.add(run(chunk, classifier, policies))
+            chunk = []
+    tally.add(run(chunk, classifier, policies))
+    return tally
 
 
 def summarise(
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[Outcome] | Tally,
     classifier: Classifier,
     policies: PolicySet,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """Everything `eval` prints, as one JSON-able dict."""
-    tone = tone_report(outcomes)
-    outcomes = [o for o in outcomes if o.row.tag]  # the topic figures need a `tag`
-    tags = list(classifier.tags)
-    total = len(outcomes)
-    auto = [o for o in outcomes if o.decision == AUTO]
-    auto_right = sum(o.correct for o in auto)
+    """Everything `eval` prints, as one JSON-able dict (from outcomes or a streamed tally)."""
+    if isinstance(outcomes, Tally):
+        tally = outcomes
+    else:
+        tally = Tally(classifier.tags)
+        tally.add(outcomes)
+    tags = tally.tags
+    total = tally.total
     per_tag = []
     for tag in tags:
-        true_n = sum(1 for o in outcomes if o.row.tag == tag)
-        routed_as = [o for o in auto if o.predicted == tag]
-        right = sum(o.correct for o in routed_as)
-        covered = sum(1 for o in auto if o.row.tag == tag)
         policy = policies.for_tag(tag)
         per_tag.append(
             {
                 "tag": tag,
-                "tickets": true_n,
-                "auto_routed": len(routed_as),
-                "precision": _ratio(right, len(routed_as)),
-                "coverage": _ratio(covered, true_n),
+                "tickets": tally.true_n[tag],
+                "auto_routed": tally.routed_as[tag],
+                "precision": _ratio(tally.routed_right[tag], tally.routed_as[tag]),
+                "coverage": _ratio(tally.covered[tag], tally.true_n[tag]),
                 "threshold": _threshold_of(tag, classifier, policies),
                 "no_go": bool(policy and tag in policy.no_go),
             }
         )
-    conf = np.array([o.confidence for o in outcomes], dtype=float)
-    right_all = np.array([o.correct for o in outcomes], dtype=float)
-    risk_coverage = []
-    for t in RISK_COVERAGE_THRESHOLDS:
-        mask = conf >= t
-        n = int(mask.sum())
-        risk_coverage.append(
-            {
-                "threshold": t,
-                "coverage": _ratio(n, total),
-                "risk": round(1.0 - float(right_all[mask].mean()), 4) if n else None,
-            }
-        )
-    confusion = {t: dict.fromkeys(tags, 0) for t in tags}
-    for o in outcomes:
-        if o.predicted in confusion[o.row.tag]:
-            confusion[o.row.tag][o.predicted] += 1
-    guardrails: Counter[str] = Counter(g for o in outcomes for g in o.guardrails)
-    hard: dict[str, dict[str, Any]] = {}
-    for kind in sorted({o.hard for o in outcomes if o.hard}):
-        group = [o for o in outcomes if o.hard == kind]
-        group_auto = [o for o in group if o.decision == AUTO]
-        hard[kind] = {
-            "tickets": len(group),
-            "model_accuracy": _ratio(sum(o.correct for o in group), len(group)),
-            "auto_routed": len(group_auto),
-            "auto_precision": _ratio(sum(o.correct for o in group_auto), len(group_auto)),
-            "positive_feedback_auto": sum(1 for o in group_auto if o.predicted == POSITIVE),
+    risk_coverage = [
+        {
+            "threshold": t,
+            "coverage": _ratio(int(tally.rc_n[k]), total),
+            "risk": round(1.0 - tally.rc_right[k] / tally.rc_n[k], 4) if tally.rc_n[k] else None,
         }
-    praise_on_complaints = sum(
-        1
-        for o in auto
-        if o.predicted == POSITIVE and (o.row.tag != POSITIVE or o.hard in COMPLAINT_KINDS)
-    )
+        for k, t in enumerate(RISK_COVERAGE_THRESHOLDS)
+    ]
+    hard = {
+        kind: {
+            "tickets": c["tickets"],
+            "model_accuracy": _ratio(c["correct"], c["tickets"]),
+            "auto_routed": c["auto"],
+            "auto_precision": _ratio(c["auto_correct"], c["auto"]),
+            "positive_feedback_auto": c["praise_auto"],
+        }
+        for kind, c in sorted(tally.hard.items())
+    }
     return {
         "tickets": total,
-        "auto_routed": len(auto),
-        "automation_rate": _ratio(len(auto), total),
-        "auto_precision": _ratio(auto_right, len(auto)),
+        "auto_routed": tally.auto,
+        "automation_rate": _ratio(tally.auto, total),
+        "auto_precision": _ratio(tally.auto_right, tally.auto),
         "auto_precision_lower_bound": round(
-            clopper_pearson_lower(auto_right, len(auto), confidence), 4
+            clopper_pearson_lower(tally.auto_right, tally.auto, confidence), 4
         ),
         "confidence_level": confidence,
-        "positive_feedback_auto_on_complaints": praise_on_complaints,
+        "positive_feedback_auto_on_complaints": tally.praise_on_complaints,
         "model": {
             "version": classifier.version,
-            "accuracy": _ratio(int(right_all.sum()), total),
-            "ece": round(expected_calibration_error(conf, right_all), 4),
+            "accuracy": _ratio(tally.right, total),
+            "ece": round(tally.ece(), 4),
         },
         "target_precision": policies.global_settings.target_precision,
         "per_tag": per_tag,
         "risk_coverage": risk_coverage,
-        "confusion": confusion,
-        "review_reasons": dict(sorted(guardrails.items())),
+        "reliability": tally.reliability(),
+        "confusion": tally.confusion,
+        "review_reasons": dict(sorted(tally.guardrails.items())),
         "hard_cases": hard,
-        **({"sentiment": tone} if tone is not None else {}),
+        **({"sentiment": tone} if (tone := tally.tone_report()) is not None else {}),
     }
 
 
@@ -279,6 +379,17 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(
             f"  {row['threshold']:>9.2f} {_fmt(row['coverage']):>8} {_fmt(row['risk']):>6}"
         )
+    if report.get("reliability"):
+        lines += [
+            "",
+            "reliability (confidence bins: mean confidence vs accuracy; ECE averages the gaps)",
+            f"  {'bin':>9} {'tickets':>7} {'confidence':>10} {'accuracy':>8}",
+        ]
+        for row in report["reliability"]:
+            lines.append(
+                f"  {row['bin']:>9} {row['tickets']:>7} {_fmt(row['confidence']):>10} "
+                f"{_fmt(row['accuracy']):>8}"
+            )
     tags = list(report["confusion"])
     short = {t: t[:6] for t in tags}
     lines += [

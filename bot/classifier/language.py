@@ -52,6 +52,7 @@ _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _MASHED = re.compile(r"\S*[bcdfghjklmnpqrstvwxz]{5,}\S*")
 _VOWELLESS = re.compile(r"(?<!\S)[^\saeiouyäöüéèáíóúàâêîôûãõ]+(?!\S)")
 MIN_HITS = 3
+_ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,14 @@ def detect(text: str) -> Language:
     mashed_words = set(_MASHED.findall(distinct)) | set(_VOWELLESS.findall(distinct))
     mashed = sum(counts[w] for w in mashed_words)
     garbled = long_words >= 4 and mashed > 0.5 * long_words
-    seen = counts.keys()
-    hits = {lang: sum(counts[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
+    # Capitalised words are left out of the count: names ("Uma", "Del", "Van") are not
+    # evidence of a language, while function words are mostly written in lower case.
+    # E-mail addresses and links carry names too ("uma.tanaka@…").
+    plain = _ADDRESS.sub(" ", sample)
+    raw = plain.translate(_ASCII_NON_LETTERS).split() if plain.isascii() else _TOKEN.findall(plain)
+    small = Counter(w for w in raw if w.islower())
+    seen = small.keys()
+    hits = {lang: sum(small[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < MIN_HITS or top < 1.5 * second:

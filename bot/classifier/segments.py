@@ -20,8 +20,40 @@ _WORDS = re.compile(r"[^\W\d_]{2,}")
 MIN_WORDS = 5
 
 
+# Every marker above contains one of these (in lower case) or a numbered item: a cheap
+# test that lets most tickets skip the slow alternation scan.
+_HINTS = (
+    "unrelated",
+    "separately,",
+    "side note",
+    "sidenote",
+    "one more thing",
+    "while i have you",
+    "ps:",
+    "ps.:",
+    "p.s:",
+    "p.s.:",
+    "another issue",
+    "another problem",
+    "another question",
+    "another thing",
+    "on another note",
+    "additionally,",
+    "second,",
+    "secondly,",
+)
+_NUMBERED = re.compile(r"[1-9][.)]\s")  # looser than the marker itself: a prefilter
+
+
+def _may_have_markers(text: str) -> bool:
+    low = text.lower()
+    return any(h in low for h in _HINTS) or _NUMBERED.search(text) is not None
+
+
 def split_issues(text: str) -> list[str]:
     """The parts of a ticket separated by issue markers; one part when there are none."""
+    if not _may_have_markers(text):
+        return [text]
     cuts = [m.start() for m in _MARKERS.finditer(text)]
     if not cuts:
         return [text]

@@ -3,11 +3,18 @@
 Steps (all deterministic):
 1. examples = the labelled file's rows plus every human decision in the store
    (an approve confirms the proposed tag, a reassign gives the corrected tag);
-2. a fixed, hash-based split of the examples into a fit part and a calibration part;
-3. TF-IDF (word 1-2-grams + character 3-5-grams) and multinomial logistic regression
-   fitted on the fit part; a softmax temperature chosen on out-of-fold logits of it;
-4. per tag, the lowest threshold whose Clopper-Pearson lower bound of precision on the
-   calibration part meets the target (bot.classifier.calibration).
+2. a calibration part: the caller's held-out real examples (`calibration=`), else a fixed,
+   hash-based share of the examples;
+3. features = TF-IDF (word 1-2-grams + character 3-5-grams) next to the static sentence
+   embedding (bot.classifier.embedding); one linear model fitted on the fit part;
+4. a softmax temperature: fitted on the given calibration part's logits (its real examples
+   when it has any: keys starting with `synthetic:` are left out), or, with the hash split,
+   on out-of-fold logits of the fit part;
+5. per tag, the lowest threshold whose Clopper-Pearson lower bound of precision on the
+   calibration part meets the target (bot.classifier.calibration);
+6. prototypes (embeddings of fit tickets) and the `unfamiliar` threshold: the familiarity
+   below which a ticket is unlike the training data, set on the calibration part (and on
+   known not-a-ticket text, `ood=`, when given).
 The shipped model is exactly the one the thresholds were measured for.
 """
 
@@ -15,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +33,13 @@ import numpy as np
 from bot.classifier.calibration import (
     TagThreshold,
     choose_threshold,
+    clopper_pearson_lower,
     expected_calibration_error,
     fit_temperature,
+    min_trials,
 )
 from bot.classifier.features import analyze
-from bot.classifier.local import FORMAT, ModelArrays, softmax
+from bot.classifier.local import FORMAT, ModelArrays, familiarity, softmax
 from bot.intake.files import read_ticket_file
 
 CALIBRATION_SHARE = 40  # percent of examples held out of fitting to set thresholds
@@ -39,6 +48,13 @@ MAX_FEATURES = 60_000
 DEFAULT_KIND = "svm"
 DEFAULT_C = {"logreg": 20.0, "svm": 0.5}
 TEMPERATURE_FOLDS = 5
+EMBEDDING_WEIGHT = 1.0  # the embedding block's scale next to the unit-length TF-IDF row
+MAX_PROTOTYPES = 1024  # k-means centres of training tickets that define "familiar" text
+KMEANS_POINTS = 8192  # training vectors the centres are fitted on (a fixed stride)
+UNFAMILIAR_MISS = 0.03  # share of held-out in-domain tickets allowed below the threshold
+OOD_PASS = 0.10  # with known not-a-ticket text: share of it allowed above the threshold
+SYNTHETIC_PREFIX = "synthetic:"
+SYNTHETIC_FLOOR = 0.9  # lowest threshold a tag calibrated mostly on synthetic tickets gets
 
 
 @dataclass(frozen=True)
@@ -67,33 +83,47 @@ class LabelledRow:
     raw: dict[str, Any]
 
 
+def iter_labelled_file(
+    path: Path,
+    tags: Sequence[str],
+    fmt: str | None = None,
+    untagged: Callable[[dict[str, Any]], bool] | None = None,
+) -> Iterator[LabelledRow | LabelProblem]:
+    """Each row in order: a row with a known `tag`, or a problem with its line number.
+
+    Streams the file, so callers that aggregate (eval) read any size in bounded memory.
+    `untagged(raw)` true lets a row without `tag` through with tag "" (eval's tone labels).
+    """
+    known = set(tags)
+    for row in read_ticket_file(path, fmt):
+        if row.ticket is None:
+            yield LabelProblem(row.line, row.problem.message if row.problem else "unusable row")
+            continue
+        raw = row.raw or {}
+        tag = str(raw.get("tag") or "").strip()
+        if not tag:
+            if untagged is not None and untagged(dict(raw)):
+                yield LabelledRow(row.line, row.ticket.id, row.ticket.text, "", dict(raw))
+            else:
+                yield LabelProblem(row.line, f"ticket {row.ticket.id}: no label in 'tag'")
+            continue
+        if tag not in known:
+            yield LabelProblem(
+                row.line,
+                f"ticket {row.ticket.id}: unknown tag {tag!r} (known: {', '.join(tags)})",
+            )
+            continue
+        yield LabelledRow(row.line, row.ticket.id, row.ticket.text, tag, dict(raw))
+
+
 def read_labelled_file(
     path: Path, tags: Sequence[str], fmt: str | None = None
 ) -> tuple[list[LabelledRow], list[LabelProblem]]:
     """Rows with a known `tag`; every other row is a problem with its line number."""
     rows: list[LabelledRow] = []
     problems: list[LabelProblem] = []
-    known = set(tags)
-    for row in read_ticket_file(path, fmt):
-        if row.ticket is None:
-            problems.append(
-                LabelProblem(row.line, row.problem.message if row.problem else "unusable row")
-            )
-            continue
-        raw = row.raw or {}
-        tag = str(raw.get("tag") or "").strip()
-        if not tag:
-            problems.append(LabelProblem(row.line, f"ticket {row.ticket.id}: no label in 'tag'"))
-            continue
-        if tag not in known:
-            problems.append(
-                LabelProblem(
-                    row.line,
-                    f"ticket {row.ticket.id}: unknown tag {tag!r} (known: {', '.join(tags)})",
-                )
-            )
-            continue
-        rows.append(LabelledRow(row.line, row.ticket.id, row.ticket.text, tag, dict(raw)))
+    for item in iter_labelled_file(path, tags, fmt):
+        (problems if isinstance(item, LabelProblem) else rows).append(item)  # type: ignore[arg-type]
     return rows, problems
 
 
@@ -157,18 +187,29 @@ def out_of_fold_logits(x, y: np.ndarray, c: float, folds: int, kind: str = "logr
     return logits
 
 
-def to_arrays(vectorizer, model, n_tags: int, meta: dict[str, Any]) -> ModelArrays:
-    """A fitted scikit-learn vectorizer + logistic regression as the model file's arrays."""
-    coef = np.zeros((n_tags, len(vectorizer.idf_)))
+def to_arrays(
+    vectorizer, model, n_tags: int, meta: dict[str, Any], prototypes: np.ndarray | None = None
+) -> ModelArrays:
+    """A fitted vectorizer + linear model as the model file's arrays.
+
+    Columns past the vocabulary are the embedding's; its scale is folded into `emb_coef`.
+    """
+    n_terms = len(vectorizer.idf_)
+    coef = np.zeros((n_tags, model.coef_.shape[1]))
     intercept = np.zeros(n_tags)
     coef[model.classes_] = model.coef_
     intercept[model.classes_] = model.intercept_
+    emb_coef = None
+    if coef.shape[1] > n_terms:
+        emb_coef = (coef[:, n_terms:].T * EMBEDDING_WEIGHT).astype(np.float32)
     return ModelArrays(
         terms=[str(t) for t in vectorizer.get_feature_names_out()],
         idf=vectorizer.idf_.astype(np.float32),
-        coef=coef.T.astype(np.float32),
+        coef=coef[:, :n_terms].T.astype(np.float32),
         intercept=intercept.astype(np.float32),
         meta=meta,
+        emb_coef=emb_coef,
+        prototypes=prototypes,
     )
 
 
@@ -219,13 +260,22 @@ def train(
     max_features: int = MAX_FEATURES,
     folds: int = TEMPERATURE_FOLDS,
     kind: str = DEFAULT_KIND,
+    *,
     calibration: Sequence[Example] | None = None,
+    ood: Sequence[str] | None = None,
+    embedding: bool = True,
+    provenance: dict[str, Any] | None = None,
 ) -> tuple[ModelArrays, TrainReport]:
     """Fit, calibrate and choose thresholds; deterministic for the same examples.
 
-    `calibration`: held-out examples (a team's real history) on which the temperature and
-    thresholds are chosen; `examples` are then all fitted. Without it, a fixed hash split
-    of `examples` holds out the calibration part.
+    `calibration`: held-out labelled examples, ideally the team's real tickets, used only
+    for the temperature, the per-tag thresholds and the unfamiliar threshold (never fitted
+    on); without it a fixed hash-based share of `examples` is held out instead. Examples
+    whose key starts with `synthetic:` never set the temperature when real ones exist.
+    `ood`: texts known not to be tickets (chit-chat, docs, other domains) that help place
+    the unfamiliar threshold. `embedding=False` trains TF-IDF alone (format 1 features).
+    `provenance` is stored in the model's metadata (sources, commits, sha256s).
+    Returns the model arrays (save with bot.classifier.local.save_model) and a report.
     """
     from threadpoolctl import threadpool_limits
 
@@ -233,8 +283,58 @@ def train(
     # One BLAS thread: multi-threaded reductions may differ in the last bits between runs.
     with threadpool_limits(limits=1):
         return _train(
-            examples, tags, target_precision, confidence, c, max_features, folds, kind, calibration
+            examples,
+            tags,
+            target_precision,
+            confidence,
+            c,
+            max_features,
+            folds,
+            kind,
+            calibration=calibration,
+            ood=ood,
+            embedding=embedding,
+            provenance=provenance,
         )
+
+
+def _embedder(enabled: bool):
+    if not enabled:
+        return None
+    from bot.classifier.embedding import shared_embedding
+
+    return shared_embedding()
+
+
+def _features(vectorizer, embedder, texts: Sequence[str], fit: bool = False):
+    """(sparse feature matrix, embeddings or None): TF-IDF next to the scaled embedding."""
+    from scipy.sparse import csr_matrix, hstack
+
+    tfidf = vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts)
+    if embedder is None:
+        return tfidf, None
+    vectors = embedder.encode(list(texts))
+    return hstack([tfidf, csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr"), vectors
+
+
+def choose_unfamiliar(
+    in_domain: np.ndarray, ood: np.ndarray | None
+) -> tuple[float | None, dict[str, Any]]:
+    """The familiarity threshold: at most UNFAMILIAR_MISS of held-out tickets fall below it;
+    with known not-a-ticket text, as high as needed to let at most OOD_PASS of it through,
+    but never so high that more than twice UNFAMILIAR_MISS of real tickets are lost."""
+    if in_domain.size == 0:
+        return None, {}
+    floor = float(np.quantile(in_domain, UNFAMILIAR_MISS, method="lower"))
+    threshold = floor
+    evidence: dict[str, Any] = {"in_domain": int(in_domain.size)}
+    if ood is not None and ood.size:
+        wanted = float(np.quantile(ood, 1.0 - OOD_PASS, method="higher"))
+        ceiling = float(np.quantile(in_domain, 2 * UNFAMILIAR_MISS, method="lower"))
+        threshold = max(floor, min(wanted, ceiling))
+        evidence.update(ood=int(ood.size), ood_passed=round(float((ood >= threshold).mean()), 4))
+    evidence["in_domain_flagged"] = round(float((in_domain < threshold).mean()), 4)
+    return round(threshold, 4), evidence
 
 
 def _train(
@@ -246,7 +346,11 @@ def _train(
     max_features: int,
     folds: int,
     kind: str,
-    calibration: Sequence[Example] | None = None,
+    *,
+    calibration: Sequence[Example] | None,
+    ood: Sequence[str] | None,
+    embedding: bool,
+    provenance: dict[str, Any] | None,
 ) -> tuple[ModelArrays, TrainReport]:
     examples = sorted(examples, key=lambda e: e.key)
     present = {e.tag for e in examples}
@@ -257,23 +361,31 @@ def _train(
         fit = [e for e in examples if not is_calibration(e.key)]
         calib = [e for e in examples if is_calibration(e.key)]
     else:
-        fit, calib = list(examples), sorted(calibration, key=lambda e: e.key)
+        fit = list(examples)
+        calib = sorted(calibration, key=lambda e: e.key)
     if not calib or not {e.tag for e in fit} >= set(tags):
         raise ValueError("too few examples to split into fit and calibration parts")
     y_fit = _label_index(fit, tags)
     y_cal = _label_index(calib, tags)
+    embedder = _embedder(embedding)
     vectorizer = make_vectorizer(max_features)
-    x_fit = vectorizer.fit_transform([e.text for e in fit])
-    x_cal = vectorizer.transform([e.text for e in calib])
+    x_fit, v_fit = _features(vectorizer, embedder, [e.text for e in fit], fit=True)
     model = make_linear(kind, c).fit(x_fit, y_fit)
+    x_cal, v_cal = _features(vectorizer, embedder, [e.text for e in calib])
+    logits = np.full((len(calib), len(tags)), -1e9)
+    logits[:, model.classes_] = model.decision_function(x_cal)
+    real = np.array([not e.key.startswith(SYNTHETIC_PREFIX) for e in calib])
+    if not real.any():
+        real[:] = True
     if calibration is None:
+        # A hash-split share of the same file: out-of-fold logits of the fit part set the
+        # temperature, so the calibration part stays for the thresholds alone.
         smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
         oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
         temperature = fit_temperature(oof, y_fit)
     else:  # the held-out (real) tickets set the temperature too, not the fitted ones
-        temperature = fit_temperature(model.decision_function(x_cal), y_cal)
-
-    probs = softmax(model.decision_function(x_cal) / temperature)
+        temperature = fit_temperature(logits[real], y_cal[real])
+    probs = softmax(logits / temperature)
     predicted = probs.argmax(axis=1)
     top = probs.max(axis=1)
     right = predicted == y_cal
@@ -283,22 +395,43 @@ def _train(
         )
         for i, tag in enumerate(tags)
     ]
+    if not real.all():
+        chosen = [
+            _floor_synthetic(
+                t, calib, top[predicted == i], right[predicted == i], target_precision, confidence
+            )
+            for i, t in enumerate(chosen)
+        ]
+    prototypes = None
+    unfamiliar: dict[str, Any] = {}
+    if embedder is not None and v_fit is not None and v_cal is not None:
+        prototypes = _prototypes(fit, v_fit)
+        threshold, evidence = choose_unfamiliar(
+            familiarity(v_cal, prototypes),
+            familiarity(embedder.encode(list(ood)), prototypes) if ood else None,
+        )
+        unfamiliar = {"threshold": threshold, "evidence": evidence, "miss": UNFAMILIAR_MISS}
+    fmt = FORMAT if embedder is not None else 1
     params = {
         "kind": kind,
         "c": c,
         "max_features": max_features,
         "folds": folds,
-        "calibration_share": CALIBRATION_SHARE,
+        "calibration_share": CALIBRATION_SHARE if calibration is None else None,
         "target_precision": target_precision,
         "confidence": confidence,
-        "format": FORMAT,
+        "format": fmt,
+        "embedding_weight": EMBEDDING_WEIGHT if embedder is not None else None,
+        "synthetic_floor": SYNTHETIC_FLOOR if not real.all() else None,
+        "unfamiliar_miss": UNFAMILIAR_MISS if embedder is not None else None,
+        "prototypes": [MAX_PROTOTYPES, KMEANS_POINTS] if embedder is not None else None,
     }
     if calibration is not None:
         params["held_out"] = "given"
-    version = _version([*examples, *(calibration or [])], params)
+    version = _version([*examples, *calib] if calibration is not None else examples, params)
     n_human = sum(1 for e in fit if e.key.startswith("human:"))
     meta = {
-        "format": FORMAT,
+        "format": fmt,
         "version": version,
         "tags": list(tags),
         "temperature": temperature,
@@ -312,7 +445,12 @@ def _train(
         "n_human": sum(1 for e in [*fit, *calib] if e.key.startswith("human:")),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    arrays = to_arrays(vectorizer, model, len(tags), meta)
+    if embedder is not None:
+        meta["embedding"] = {"table_sha256": embedder.table_sha256, "dims": embedder.dims}
+        meta["unfamiliar"] = unfamiliar
+    if provenance:
+        meta["provenance"] = provenance
+    arrays = to_arrays(vectorizer, model, len(tags), meta, prototypes)
     report = TrainReport(
         version=version,
         n_fit=len(fit),
@@ -325,3 +463,56 @@ def _train(
         meta=meta,
     )
     return arrays, report
+
+
+def _floor_synthetic(
+    chosen: TagThreshold,
+    calib: Sequence[Example],
+    confidences: np.ndarray,
+    correct: np.ndarray,
+    target: float,
+    confidence: float,
+) -> TagThreshold:
+    """A threshold resting mostly on synthetic tickets is never below SYNTHETIC_FLOOR.
+
+    Synthetic tickets are easier than real ones; a threshold they alone justify (fewer
+    real held-out tickets of the tag than could prove the target) is raised to the floor
+    and its evidence recounted at the new threshold.
+    """
+    real_n = sum(1 for e in calib if e.tag == chosen.tag and not e.key.startswith(SYNTHETIC_PREFIX))
+    if chosen.threshold is None or chosen.threshold >= SYNTHETIC_FLOOR:
+        return chosen
+    if real_n >= min_trials(target, confidence):
+        return chosen
+    keep = confidences >= SYNTHETIC_FLOOR
+    support, hits = int(keep.sum()), int(correct[keep].sum())
+    if support == 0:
+        return TagThreshold(chosen.tag, None, 0, 0, 0.0, chosen.predicted)
+    return TagThreshold(
+        chosen.tag,
+        SYNTHETIC_FLOOR,
+        support,
+        hits,
+        clopper_pearson_lower(hits, support, confidence),
+        chosen.predicted,
+    )
+
+
+def _prototypes(fit: Sequence[Example], vectors: np.ndarray) -> np.ndarray:
+    """Unit-length k-means centres of the fit embeddings (fixed seed): what familiar looks like.
+
+    Centres instead of every ticket keep the comparison cheap at serving time (one small
+    matrix product per batch) while covering each kind of ticket the model was trained on.
+    """
+    from sklearn.cluster import KMeans
+
+    points = np.unique(vectors[np.linalg.norm(vectors, axis=1) > 0], axis=0)
+    if len(points) <= MAX_PROTOTYPES:
+        centres = points
+    else:
+        # A fixed stride of at most KMEANS_POINTS points keeps fitting to a second or two.
+        sample = points[:: -(-len(points) // KMEANS_POINTS)]
+        km = KMeans(n_clusters=MAX_PROTOTYPES, n_init=1, random_state=0, max_iter=100)
+        centres = km.fit(sample).cluster_centers_
+    norms = np.linalg.norm(centres, axis=1, keepdims=True)
+    return (centres / np.maximum(norms, 1e-12)).astype(np.float16).astype(np.float32)
