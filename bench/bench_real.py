@@ -7,7 +7,7 @@ its one-sided 95% Clopper-Pearson lower bound, model accuracy and ECE, with the 
 policies (policies/) exactly as `triage-bot classify` decides. Then text that is not a
 ticket: how much of it is auto-routed and how much is flagged `unfamiliar`.
 
-Real sources (data/real/, see its README): BANKING77 test split (its fit/calibration
+Real sources (data/real/, see its README): BANKING77 held-out part of the train split (its fit/calibration
 splits train the model), CLINC150 mapped queries (never used for training or
 calibration), and with `--hint3` the mapped HINT3 chatbot queries (read from the
 snapshot; never trained on, never committed). Not-a-ticket text: CLINC out-of-scope and other-domain test queries, the
@@ -122,7 +122,7 @@ def main() -> None:
     print(f"model: {model.version} ({args.model.name})\n")
     rows = [
         score(
-            model, policies, "BANKING77 test split (real)", *labelled(REAL / "banking77_test.csv")
+            model, policies, "BANKING77 train split, held-out 20% (real)", *labelled(REAL / "banking77_heldout.csv")
         ),
         score(
             model,

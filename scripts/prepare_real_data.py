@@ -4,7 +4,7 @@
         --clinc /work/.mirror/clinc+oos-eval
 
 Writes data/real/ (committed: CC BY text with attribution in data/real/README.md):
-- banking77_fit.csv / banking77_calibration.csv / banking77_test.csv: BANKING77 *train*
+- banking77_fit.csv / banking77_calibration.csv / banking77_heldout.csv: BANKING77 *train*
   rows with a mapped tag, split 60/20/20 by intent (seeded). Only `fit` trains; only
   `calibration` sets temperature and thresholds; `test` only measures.
 - clinc150_test.csv: mapped CLINC150 queries; this source never trains or calibrates.
