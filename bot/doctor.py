@@ -19,7 +19,7 @@ from bot.policies import load_policies
 from bot.settings import Settings
 
 Level = Literal["error", "warning", "ok"]
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 MIN_TOKEN_CHARS = 16
 
 
