@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from bot import manifest
 from bot.classifier.base import ModelFileError
 from bot.commands import audit as audit_command
 from bot.commands import check_policies, classify, db, doctor, ingest, model, serve, train
@@ -24,6 +25,7 @@ COMMANDS.extend([train, eval_command])  # local classifier (issue 3)
 COMMANDS.append(model)  # model registry: list, promote, rollback
 COMMANDS.append(audit_command)  # the audit trail (issue 6)
 COMMANDS.append(doctor)  # configuration checks
+COMMANDS.append(manifest)  # Slack app manifest for Socket Mode or a given URL
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -170,12 +170,22 @@ def settings_findings(settings: Settings) -> list[Finding]:
 
 def known_tags(settings: Settings) -> list[str] | None:
     """The tags the configured local model predicts (None when it cannot be loaded)."""
-    try:
-        from bot.classifier.local import load_local_model
+    return model_check(settings)[0]
 
-        return list(load_local_model(settings).tags)
-    except Exception:
-        return None
+
+def model_check(settings: Settings) -> tuple[list[str] | None, list[Finding]]:
+    """The local model's tags, or the finding that says why it cannot be loaded."""
+    from bot.classifier.base import ModelFileError
+    from bot.classifier.local import load_local_model
+
+    try:
+        return list(load_local_model(settings).tags), []
+    except ModelFileError as exc:
+        return None, [Finding("error", "MODEL_PATH", str(exc))]
+    except Exception as exc:
+        return None, [
+            Finding("error", "MODEL_PATH", f"cannot load the model: {type(exc).__name__}")
+        ]
 
 
 def policy_findings(directory: Path, tags: list[str] | None) -> list[Finding]:
@@ -246,6 +256,8 @@ def offline_report(settings: Settings, validation: list[Finding] | None = None) 
     """Everything but Slack: settings, policies, placeholders, database."""
     report = Report(list(validation or []))
     report.extend(settings_findings(settings))
-    report.extend(policy_findings(settings.policies_dir, known_tags(settings)))
+    tags, model_problems = model_check(settings)
+    report.extend(model_problems)
+    report.extend(policy_findings(settings.policies_dir, tags))
     report.extend(database_findings(settings))
     return report
