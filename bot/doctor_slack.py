@@ -26,7 +26,10 @@ SCOPE_HEADER = "x-oauth-scopes"
 
 
 def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error", "unknown")) if exc.response else "unknown"
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error", "unknown"))
+    return f"HTTP {getattr(exc.response, 'status_code', '?')}"
 
 
 def _scopes(response: Any) -> set[str] | None:
