@@ -4,6 +4,8 @@
   `level`, `logger`, `message` and any `extra` fields, for log shippers.
 - APScheduler says "Running job …" and "executed successfully" at INFO on every tick;
   that chatter is shown only at LOG_LEVEL=DEBUG.
+- The Slack SDK and Bolt log whole request bodies at DEBUG (ticket text, in Slack
+  messages): they stay at INFO even with LOG_LEVEL=DEBUG.
 - Bolt warns on every start that the token "will be unused" because the bot hands it a
   ready client (which carries that same token); that one line is dropped.
 """
@@ -17,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CHATTY_LOGGERS = ("apscheduler",)
+BODY_LOGGERS = ("slack_sdk", "slack_bolt")
 BOLT_APP_LOGGERS = ("slack_bolt.AsyncApp", "slack_bolt.App")
 _UNUSED_TOKEN = "`token` will be unused"
 
@@ -49,6 +52,8 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream=None) -> loggin
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(quiet)
+    for name in BODY_LOGGERS:  # their DEBUG lines carry request bodies, i.e. ticket text
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
     quiet_bolt_token_warning()
     return handler
 

@@ -189,7 +189,8 @@ class RuntimeCollector:
         depth = GaugeMetricFamily(
             "triage_outbox_messages", "Queued Slack calls by state", labels=["state"]
         )
-        for state, count in sorted(store.outbox_counts().items()):
+        counts = {"pending": 0, "failed": 0, **store.outbox_counts()}
+        for state, count in sorted(counts.items()):
             depth.add_metric([state], count)
         yield depth
         oldest = store.oldest_pending_outbox()
