@@ -18,7 +18,11 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 RUN python -m venv "$VENV" && "$VENV/bin/pip" install --quiet . && mkdir -p "$DATA"
-RUN "$VENV/bin/triage-bot" --help > /dev/null && "$VENV/bin/python" -c "import bot.app, bot.healthcheck"
+# Smoke test of the installed package (outside /src), with its data files.
+RUN cd "$DATA" && "$VENV/bin/triage-bot" --help > /dev/null \
+    && "$VENV/bin/python" -c "import bot.app, bot.healthcheck; \
+from bot.placeholders import example_ids; from bot.classifier.local import BUNDLED_MODEL; \
+assert example_ids() and BUNDLED_MODEL.is_file(), 'package data missing'"
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
