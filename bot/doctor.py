@@ -1,7 +1,8 @@
 """Configuration checks shared by `triage-bot doctor` and `serve`'s start.
 
-Every check returns findings instead of raising, so one run reports every problem:
-errors stop `serve` (and make `doctor` exit 1), warnings are printed and logged.
+Every check returns findings instead of raising, so one run reports every problem.
+Errors stop `serve`; warnings (probably wrong: placeholder IDs, say) are logged by `serve`
+and make `doctor` exit 1 too; notes are information and fail nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.dbcheck import check_connection
 from bot.policies import load_policies
 from bot.settings import Settings
 
-Level = Literal["error", "warning", "ok"]
+Level = Literal["error", "warning", "note", "ok"]
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 MIN_TOKEN_CHARS = 16
 
@@ -147,7 +148,7 @@ def settings_findings(settings: Settings) -> list[Finding]:
             report.add("warning", name, f"{value} looks like a placeholder")
     if not settings.intake_secret:
         report.add(
-            "warning",
+            "note",
             "INTAKE_SECRET",
             "not set: POST /tickets refuses every request until it is (any long random string)",
         )
@@ -243,7 +244,7 @@ def _schema_findings(url: str) -> list[Finding]:
     if missing:
         return [
             Finding(
-                "warning",
+                "note",
                 "DATABASE_URL",
                 f"{len(missing)} schema migration(s) pending; serve applies them at start "
                 "(or run: triage-bot db upgrade)",

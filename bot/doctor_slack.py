@@ -118,7 +118,7 @@ async def _check_users(client: AsyncWebClient, refs: list[SlackIdRef]) -> list[F
                 return [
                     *findings,
                     Finding(
-                        "warning",
+                        "note",
                         "slack",
                         "users not checked: add the optional scope users:read to check them",
                     ),
@@ -160,7 +160,7 @@ async def _check_channels(
                 return [
                     *findings,
                     Finding(
-                        "warning",
+                        "note",
                         "slack",
                         "channels not checked: add the optional scopes channels:read "
                         "(and groups:read for private channels) to check them",

@@ -40,20 +40,28 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-def setup_logging(level: str = "INFO", fmt: str = "text", stream=None) -> logging.Handler:
-    """Configure the root logger once per process; returns its handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+def setup_logging(level: str = "INFO", fmt: str = "text", stream=None) -> logging.Handler | None:
+    """Configure the root logger; returns the handler it installed.
+
+    Like logging.basicConfig, it leaves a root logger that someone else configured alone
+    (a host application, or pytest when a test calls the CLI in-process); a handler this
+    function installed before is replaced.
+    """
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if getattr(h, "_triage_bot", False)]:
         root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level.upper())
+    handler: logging.Handler | None = None
+    if not root.handlers:
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+        handler._triage_bot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.setLevel(level.upper())
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(quiet)
     for name in BODY_LOGGERS:  # their DEBUG lines carry request bodies, i.e. ticket text
-        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
+        logging.getLogger(name).setLevel(logging.INFO)
     quiet_bolt_token_warning()
     return handler
 

@@ -182,6 +182,20 @@ def test_doctor_is_clean_on_a_good_configuration(tmp_path: Path):
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().splitlines()[-1] == "doctor: ok, nothing wrong found"
     assert not (tmp_path / "triage.db").exists()  # doctor creates nothing
+    # Notes are information: no intake secret just means POST /tickets is off.
+    env = good_env(tmp_path, POLICIES_DIR=str(policies), INTAKE_SECRET="")
+    noted = run_bot("doctor", cwd=tmp_path, env=env)
+    assert noted.returncode == 0, noted.stdout
+    assert "note: INTAKE_SECRET: not set" in noted.stdout
+
+
+def test_doctor_fails_on_placeholder_ids_alone(tmp_path: Path):
+    """Placeholders do not stop check-policies or serve, but a deployment check says so."""
+    policies = copy_policies(tmp_path / "policies")
+    result = run_bot("doctor", cwd=tmp_path, env=good_env(tmp_path, POLICIES_DIR=str(policies)))
+    assert result.returncode == 1
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("doctor: 0 error(s), ") and "0 warning(s)" not in last
 
 
 def test_offline_classify_works_outside_the_repository(tmp_path: Path):

@@ -92,7 +92,7 @@ async def test_optional_scopes_missing_are_named_not_failed(fake_slack: FakeSlac
     fake_slack.fail_next("conversations.info", body={"ok": False, "error": "missing_scope"})
     settings = make_settings(slack_api_url=fake_slack.api_url, policies_dir=policies)
     findings = await slack_findings(settings)
-    assert [f.level for f in findings] == ["ok", "warning", "warning"], findings
+    assert [f.level for f in findings] == ["ok", "note", "note"], findings
     assert "users:read" in findings[1].message and "channels:read" in findings[2].message
     assert len(fake_slack.of("users.info")) == 1  # stopped asking after missing_scope
 
