@@ -179,7 +179,12 @@ def compose_project(tmp_path: Path, **env: str) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy2(COMPOSE, project / "docker-compose.yml")
-    lines = ENV_EXAMPLE.read_text().splitlines()
+    # .env.example with the given values filled in, as an operator would.
+    lines = [
+        line
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line.split("=", 1)[0].removeprefix("# ") not in env
+    ]
     lines += [f"{k}={v}" for k, v in env.items()]
     (project / ".env").write_text("\n".join(lines) + "\n")
     return project
