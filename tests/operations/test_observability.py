@@ -30,7 +30,6 @@ AGENT = "U0AGENT01"
 BILL_OWNER = "U0BILLOWNR"
 SECRET_TEXT = "Could someone look at my invoice? zebra-marker-7731"
 TICKET = {"subject": "Question", "body": SECRET_TEXT}
-TS = "1700000000.000001"
 
 
 def samples(text: str | bytes) -> dict[tuple[str, tuple], float]:
@@ -62,10 +61,18 @@ async def until(predicate, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def review_ticket(bot: BotUnderTest, ticket_id: str) -> None:
+async def review_ticket(bot: BotUnderTest, ticket_id: str) -> str:
+    """Post a ticket that needs review; returns the ts Slack gave its proposal."""
     assert (await bot.post_tickets({"id": ticket_id, **TICKET})).status == 202
     await bot.slack.wait_for(lambda s: bot.proposal_for(ticket_id) is not None)
     assert bot.runtime.store.get_ticket(ticket_id).status == TicketStatus.REVIEW
+
+    def sent() -> list:
+        rows = bot.runtime.store.outbox_messages(ticket_id)
+        return [m.result_ts for m in rows if m.purpose == "proposal" and m.result_ts]
+
+    await until(lambda: bool(sent()))
+    return sent()[-1]
 
 
 async def test_metrics_is_off_without_a_token(bot: BotUnderTest):
@@ -87,10 +94,10 @@ async def test_metrics_needs_the_bearer_token(metrics_bot: BotUnderTest):
 async def test_metrics_follow_the_triage_loop(metrics_bot: BotUnderTest):
     bot = metrics_bot
     before = await scrape(bot)
-    await review_ticket(bot, "M-1")
-    await bot.click("triage_approve", "M-1", AGENT, TS)
+    ts = await review_ticket(bot, "M-1")
+    await bot.click("triage_approve", "M-1", AGENT, ts)
     await until(lambda: bot.runtime.store.get_ticket("M-1").status == TicketStatus.ROUTED)
-    await bot.click("triage_approve", "M-1", AGENT, TS)  # a second click changes nothing
+    await bot.click("triage_approve", "M-1", AGENT, ts)  # a second click changes nothing
     await bot.slack.wait_for(lambda s: len(s.responses) >= 1)
     # Slack refuses the next proposal once: counted by method and kind.
     bot.slack.fail_next("chat.postMessage", status=500, body={"ok": False, "error": "fatal_error"})
@@ -142,11 +149,11 @@ async def test_one_info_line_per_decision_pause_handoff_and_page(
     bot: BotUnderTest, caplog: pytest.LogCaptureFixture
 ):
     caplog.set_level(logging.INFO)
-    await review_ticket(bot, "L-1")
-    await bot.click("triage_approve", "L-1", AGENT, TS)
+    ts = await review_ticket(bot, "L-1")
+    await bot.click("triage_approve", "L-1", AGENT, ts)
     await until(lambda: bot.runtime.store.get_ticket("L-1").status == TicketStatus.ROUTED)
-    await review_ticket(bot, "L-2")
-    await bot.click("triage_not_sure", "L-2", AGENT, TS)
+    ts = await review_ticket(bot, "L-2")
+    await bot.click("triage_not_sure", "L-2", AGENT, ts)
     await until(lambda: bot.runtime.store.get_ticket("L-2").status == TicketStatus.HANDED_OFF)
     ticket = bot.runtime.store.get_ticket("L-2")
     sla = bot.runtime.policies.policies["billing"].handoff_sla_minutes
