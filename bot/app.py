@@ -25,6 +25,8 @@ from bot.intake.batcher import IntakeBatcher
 from bot.intake.helpdesk_webhook import ROUTE as HELPDESK_ROUTE
 from bot.intake.helpdesk_webhook import make_handler as make_helpdesk_handler
 from bot.intake.webhook import make_handler as make_intake_handler
+from bot.logs import quiet_bolt_token_warning
+from bot.observability import make_metrics_handler
 from bot.outbound import WebhookSender
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
@@ -84,6 +86,7 @@ class Runtime:
 def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     """The Bolt app; request signatures are verified in HTTP mode."""
     keep_bodies_out_of_bolt_logs()
+    quiet_bolt_token_warning()  # the client we pass carries the token Bolt says it ignores
     return AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
@@ -200,6 +203,8 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.router.add_post("/tickets", make_intake_handler(runtime))
     app.router.add_post(HELPDESK_ROUTE, make_helpdesk_handler(runtime))
     app.router.add_get("/healthz", make_health_handler(runtime))
+    if runtime.settings.metrics_token:  # off unless a token is set (docs/observability.md)
+        app.router.add_get("/metrics", make_metrics_handler(runtime))
     return app
 
 

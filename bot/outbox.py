@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import observability
 from bot.models import OutboxMessage, utcnow
 from bot.outbound import METHOD as WEBHOOK_METHOD
 from bot.outbound import WebhookSender
@@ -244,6 +245,7 @@ class OutboxDispatcher:
 
     async def _transient(self, row: OutboxMessage, channel: str, error: str) -> str:
         assert row.id is not None
+        observability.slack_error(row.method, error.split(" (HTTP", 1)[0])
         self.last_error = error
         if self.failing_since is None:
             self.failing_since = time.time()
@@ -265,6 +267,7 @@ class OutboxDispatcher:
         status = getattr(exc.response, "status_code", 0) or 0
         error = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
         if status == 429 or error == "ratelimited":
+            observability.slack_error(row.method, "ratelimited")
             wait = _retry_after(exc)
             self.pacer.hold(channel, wait)
             log.info("slack rate limit on %s in %s; holding it %.1fs", row.method, channel, wait)
@@ -273,6 +276,7 @@ class OutboxDispatcher:
             )
             return RATE_LIMITED
         if error in PERMANENT_ERRORS and row.purpose not in MUST_DELIVER:
+            observability.slack_error(row.method, error)
             self.last_error = error
             log.error("slack %s failed permanently: %s (outbox id %s)", row.method, error, row.id)
             await asyncio.to_thread(self.store.outbox_failed, row.id, error)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import blocks as kit
-from bot import outbound
+from bot import observability, outbound
 from bot.classifier import Classifier, Sentiment
 from bot.classifier.signals import MAX_SCAN_CHARS
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
@@ -168,7 +168,9 @@ class TriageService:
                             "classifier failed on ticket %s; sending it to review", ticket.id
                         )
                         results.append((ticket, self._failed_result(ticket)))
-                    self._per_ticket = 0.8 * self._per_ticket + 0.2 * (time.monotonic() - started)
+                    took = time.monotonic() - started
+                    observability.classified(took)
+                    self._per_ticket = 0.8 * self._per_ticket + 0.2 * took
                 recorded = 0
                 for ticket, result in results:
                     try:

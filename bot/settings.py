@@ -8,10 +8,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.dburl import normalize_source_url, normalize_store_url
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -118,6 +121,46 @@ class Settings(BaseSettings):
     training_data: Path = Path("data/tickets_train.csv")
     retrain_time: str | None = "03:00"  # daily retrain inside serve (HH:MM, TIMEZONE); "" = off
     log_level: str = "INFO"
+    # Operations (docs/observability.md): `text` or `json` log lines on stderr; GET /metrics
+    # answers only with `Authorization: Bearer <METRICS_TOKEN>` and is off while it is unset.
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        return normalize_store_url(value)
+
+    @field_validator("source_database_url")
+    @classmethod
+    def _check_source_url(cls, value: str | None) -> str | None:
+        return normalize_source_url(value) if value and value.strip() else None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
 
     @field_validator("digest_time")
     @classmethod

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot import observability
 from bot.models import (
     AuditEvent,
     ControlMessage,
@@ -157,6 +158,7 @@ class Store:
             session.commit()
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created]
+        observability.tickets_received(source, len(fresh))
         return IntakeResult(new_ids=fresh, duplicate_ids=duplicates)
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:

@@ -225,7 +225,7 @@ class Watchdog:
             except IntegrityError:
                 session.rollback()
                 return None
-        log.info("paged level %d for ticket %s after %d min", level, ticket.id, minutes)
+        log.debug("paged level %d for ticket %s after %d min", level, ticket.id, minutes)
         return Page(ticket.id, level, mentioned, minutes)
 
     # --- the message ----------------------------------------------------------------------

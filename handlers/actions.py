@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot import observability
 from bot.blocks import HANDOFF_BLOCK_PREFIX, TRIAGE_BLOCK_PREFIX, ActionId
 from bot.service import ClickOutcome, TriageService
 from handlers.context import runtime_of
@@ -87,11 +88,15 @@ async def _handle(
         outcome = await asyncio.to_thread(
             step, runtime.service, ticket_id, user, clicked_message(body), action
         )
+        observability.clicked(
+            str(action.get("action_id")), "applied" if outcome.applied else "noop"
+        )
         if outcome.applied:
             runtime.worker.kick()
         elif outcome.message:
             await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
     except Exception:
+        observability.clicked(str(action.get("action_id")), "error")
         log.exception("click %s on ticket %s failed", action.get("action_id"), ticket_id)
         try:
             await respond(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from bot.classifier import Classifier, load_classifier
+from bot.placeholders import EXAMPLE_POLICIES
 from bot.policies import PolicyError, PolicySet, require_policies
 from bot.settings import Settings
 
@@ -17,9 +19,27 @@ class CommandError(RuntimeError):
         self.code = code
 
 
-def load_policy_set(settings: Settings, classifier: Classifier) -> PolicySet:
+def offline_policies_dir(settings: Settings) -> Path:
+    """POLICIES_DIR, or the example policies shipped in the package when POLICIES_DIR was
+    left at its default and there is no `policies/` here: offline `classify` and `eval`
+    then work from any directory. Said on stderr, since routing follows these files."""
+    directory = settings.policies_dir
+    if "policies_dir" in settings.model_fields_set or directory.is_dir():
+        return directory
+    print(
+        f"note: no {directory}/ here and POLICIES_DIR is not set; "
+        f"using the example policies shipped with triage-bot ({EXAMPLE_POLICIES})",
+        file=sys.stderr,
+    )
+    return EXAMPLE_POLICIES
+
+
+def load_policy_set(
+    settings: Settings, classifier: Classifier, *, fallback: bool = False
+) -> PolicySet:
+    directory = offline_policies_dir(settings) if fallback else settings.policies_dir
     try:
-        return require_policies(settings.policies_dir, list(classifier.tags))
+        return require_policies(directory, list(classifier.tags))
     except PolicyError as exc:
         for problem in exc.problems:
             print(f"policy error: {problem}", file=sys.stderr)
@@ -29,8 +49,9 @@ def load_policy_set(settings: Settings, classifier: Classifier) -> PolicySet:
 
 
 def classifier_and_policies(settings: Settings) -> tuple[Classifier, PolicySet]:
+    """For the offline commands (classify, eval): falls back to the shipped examples."""
     classifier = load_classifier(settings.classifier, settings=settings)
-    return classifier, load_policy_set(settings, classifier)
+    return classifier, load_policy_set(settings, classifier, fallback=True)
 
 
 def progress(done: int, every: int = 5000) -> None:

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import delete
-from sqlmodel import col
+from sqlalchemy import delete, func
+from sqlmodel import col, select
 
 from bot.blocks import to_dicts
 from bot.digest.build import Digest, build_digest
 from bot.digest.chart import trend_png
 from bot.digest.render import digest_blocks, fallback_text
-from bot.models import JobRun, utcnow
+from bot.metrics import as_utc, day_start
+from bot.models import JobRun, Ticket, utcnow
 from bot.settings import Settings
 from bot.store import Store
 
@@ -111,10 +112,25 @@ class DigestService:
                 return False
         return self.store.claim_run(key, owner=self.owner)
 
+    def first_ticket_at(self) -> datetime | None:
+        """When the first ticket reached the bot (None: none yet)."""
+        with self.store.session() as session:
+            first = session.exec(select(func.min(Ticket.received_at))).one()
+        return as_utc(first) if first is not None else None
+
+    def before_first_ticket(self, posting_date: date) -> bool:
+        """The report day (the day before posting) ended before any ticket arrived: a
+        fresh install would otherwise post "No tickets on …" a minute after first start."""
+        first = self.first_ticket_at()
+        return first is None or first >= day_start(posting_date, self.tz)
+
     async def run_due(self, now: datetime | None = None) -> PostResult | None:
         """The scheduler's tick: post the latest due digest unless some process already did."""
         now = now or utcnow()
         posting = due_posting_date(now, self.settings.digest_time, self.tz)
+        if await asyncio.to_thread(self.before_first_ticket, posting):
+            log.debug("digest for %s skipped: no ticket had arrived by then", posting)
+            return None
         return await self.post_once(posting, now)
 
     async def post_once(

@@ -15,9 +15,10 @@ import pytest
 
 from bot.app import build_runtime
 from bot.digest.job import DigestService, due_posting_date, run_key
-from bot.models import JobRun
+from bot.models import JobRun, Ticket
 from bot.scheduler import build_scheduler
 from bot.store import Store
+from bot.tickets import TicketIn
 from tests.conftest import make_settings
 from tests.digest.seed import D, seed
 from tests.fakes.slack_api import FakeSlack
@@ -55,6 +56,16 @@ def service_for(database_url: str, fake_slack: FakeSlack, policies_dir: Path, **
         runtime.store, settings, runtime.client, sorted(runtime.policies.policies)
     )
     return runtime, service
+
+
+def first_ticket(store: Store, received_at: datetime) -> None:
+    """The scheduled digest starts with the first day that had a ticket; give it one."""
+    store.add_tickets([TicketIn(id="first", subject="s", body="b")], source="test")
+    with store.session() as session:
+        ticket = session.get(Ticket, "first")
+        ticket.received_at = received_at
+        session.add(ticket)
+        session.commit()
 
 
 def run_row(store: Store, key: str) -> JobRun | None:
@@ -116,6 +127,7 @@ async def test_two_schedulers_on_one_database_post_one_digest_a_day(
     runtimes = [build_runtime(settings), build_runtime(settings)]
     schedulers = [build_scheduler(rt) for rt in runtimes]
     today = datetime.now(UTC).date()
+    first_ticket(runtimes[0].store, datetime.now(UTC) - timedelta(days=2))
     try:
         for scheduler in schedulers:
             scheduler.start()
@@ -149,6 +161,7 @@ async def test_racing_ticks_in_two_processes_post_once(
 ):
     first, a = service_for(database_url, fake_slack, policies_dir)
     second, b = service_for(database_url, fake_slack, policies_dir)
+    first_ticket(first.store, POSTED_AT - timedelta(days=3))
     try:
         results = await asyncio.gather(*(s.run_due(now=POSTED_AT) for s in (a, b, a, b)))
     finally:
@@ -187,6 +200,7 @@ async def test_a_failed_post_releases_the_day_so_the_next_tick_retries(
     database_url: str, fake_slack: FakeSlack, policies_dir: Path
 ):
     runtime, service = service_for(database_url, fake_slack, policies_dir)
+    first_ticket(runtime.store, POSTED_AT - timedelta(days=3))
     try:
         fake_slack.fail_next("chat.postMessage", body={"ok": False, "error": "fatal_error"})
         with pytest.raises(Exception, match="fatal_error"):
@@ -203,6 +217,7 @@ async def test_a_failed_chart_upload_does_not_repost_the_summary(
     database_url: str, fake_slack: FakeSlack, policies_dir: Path
 ):
     runtime, service = service_for(database_url, fake_slack, policies_dir)
+    first_ticket(runtime.store, POSTED_AT - timedelta(days=3))
     try:
         fake_slack.fail_next("files.getUploadURLExternal", body={"ok": False, "error": "fatal"})
         result = await service.run_due(now=POSTED_AT)
@@ -222,3 +237,21 @@ def test_due_posting_date_follows_digest_time_in_the_timezone():
     assert str(due_posting_date(datetime(2026, 11, 27, 14, 0, tzinfo=UTC), "09:00", tz)) == (
         "2026-11-27"
     )
+
+
+async def test_no_digest_for_days_before_the_first_ticket(
+    database_url: str, fake_slack: FakeSlack, policies_dir: Path
+):
+    """A fresh install posts no "No tickets on …" digest a minute after its first start."""
+    runtime, service = service_for(database_url, fake_slack, policies_dir)
+    try:
+        assert await service.run_due(now=POSTED_AT) is None  # no ticket at all yet
+        # The first ticket arrives on the posting day: the report day (the day before) had none.
+        first_ticket(runtime.store, POSTED_AT - timedelta(minutes=20))
+        assert await service.run_due(now=POSTED_AT) is None
+        assert digest_posts(fake_slack) == []
+        # The next day's digest reports the day that had the ticket: posted.
+        assert await service.run_due(now=POSTED_AT + timedelta(days=1)) is not None
+    finally:
+        await runtime.close()
+    assert len(digest_posts(fake_slack)) == 1

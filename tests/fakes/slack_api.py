@@ -64,6 +64,11 @@ class FakeSlack:
     _rate_methods: tuple[str, ...] = ("chat.postMessage",)
     _rate_channels: set[str] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    # Workspace directory for users.info / conversations.info (doctor --slack); None: any
+    # ID is answered {"ok": true} as before. `scopes` is sent as auth.test's X-OAuth-Scopes.
+    users: dict[str, dict[str, Any]] | None = None
+    channels: dict[str, dict[str, Any]] | None = None
+    scopes: list[str] | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
     _changed: asyncio.Condition | None = None
@@ -219,7 +224,10 @@ class FakeSlack:
             await self._notify()
             return failure
         await self._notify()
-        return web.json_response(self._answer(method, params))
+        headers = {}
+        if method == "auth.test" and self.scopes is not None:
+            headers["X-OAuth-Scopes"] = ",".join(self.scopes)
+        return web.json_response(self._answer(method, params), headers=headers)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -239,6 +247,16 @@ class FakeSlack:
             else:
                 ts = params.get("ts")
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {}}
+        if method == "users.info" and self.users is not None:
+            user = self.users.get(str(params.get("user")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": params.get("user"), **user}}
+        if method == "conversations.info" and self.channels is not None:
+            channel = self.channels.get(str(params.get("channel")))
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": {"id": params.get("channel"), **channel}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.999999"}
         if method == "files.getUploadURLExternal":
@@ -273,6 +291,7 @@ class FakeSlack:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info, conversations.info
         app.router.add_post("/response", self._response_url)
         app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)

@@ -1,0 +1,259 @@
+"""What an operator watches: Prometheus metrics and one INFO line per decision.
+
+- Counters and the classifier latency histogram live in REGISTRY and are bumped where
+  things happen (intake, the worker, clicks, the outbox). Gauges that describe the
+  store (outbox depth and age, source lag, pauses) are read at scrape time.
+- Every audited event (a proposal, an approval, a hand-off, a claim, a pause, a page…)
+  is logged at INFO once its transaction commits: ids and codes only, never ticket text
+  or free-text reasons. SQLAlchemy session events do this for every writer at once.
+- `GET /metrics` answers only with `Authorization: Bearer <METRICS_TOKEN>`; without the
+  setting the route does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from bot.models import AuditEvent, utcnow
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger("bot.events")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+TICKETS_IN = Counter(
+    "triage_tickets_received",
+    "Tickets stored for the first time, by how they arrived",
+    ["source"],
+    registry=REGISTRY,
+)
+PROPOSALS = Counter(
+    "triage_proposals",
+    "Proposals made by the bot, by decision (auto or review) and policy",
+    ["decision", "policy"],
+    registry=REGISTRY,
+)
+REVIEW_REASONS = Counter(
+    "triage_proposal_reasons",
+    "Why proposals went to a human, one count per reason code",
+    ["decision", "reason"],
+    registry=REGISTRY,
+)
+EVENTS = Counter(
+    "triage_events",
+    "Audited events: approve, reassign, not_sure, claim, pause, resume, page, …",
+    ["action"],
+    registry=REGISTRY,
+)
+CLICKS = Counter(
+    "triage_clicks",
+    "Button and menu clicks on triage messages, by action and outcome",
+    ["action", "outcome"],
+    registry=REGISTRY,
+)
+SLACK_ERRORS = Counter(
+    "triage_slack_errors",
+    "Slack Web API calls that failed, by method and kind (Slack's error code, "
+    "ratelimited, or the transport error)",
+    ["method", "kind"],
+    registry=REGISTRY,
+)
+CLASSIFY_SECONDS = Histogram(
+    "triage_classifier_seconds",
+    "Time to classify one ticket",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+
+# Detail keys safe to log: tags, codes, levels and ids. Never subjects, bodies or reasons
+# typed by people.
+SAFE_DETAIL = ("tag", "proposed_tag", "decision", "level", "handed_to", "mode", "until", "from")
+
+
+def reason_code(reason: str) -> str:
+    return reason.split(":", 1)[0].strip() or "unknown"
+
+
+# --- bumps called where things happen -------------------------------------------------------
+
+
+def tickets_received(source: str, count: int) -> None:
+    if count:
+        TICKETS_IN.labels(source=source).inc(count)
+
+
+def classified(seconds: float) -> None:
+    CLASSIFY_SECONDS.observe(seconds)
+
+
+def clicked(action: str, outcome: str) -> None:
+    CLICKS.labels(action=action or "unknown", outcome=outcome).inc()
+
+
+def slack_error(method: str, kind: str) -> None:
+    SLACK_ERRORS.labels(method=method, kind=kind).inc()
+
+
+# --- audited events: one INFO line and a count each, after commit ----------------------------
+
+_PENDING = "observability_audit"
+
+
+def _fields(audit: AuditEvent) -> dict[str, Any]:
+    detail = audit.detail if isinstance(audit.detail, dict) else {}
+    fields: dict[str, Any] = {
+        "action": audit.action,
+        "ticket_id": audit.ticket_id,
+        "policy": audit.policy,
+        "actor": audit.actor,
+    }
+    for key in SAFE_DETAIL:
+        if detail.get(key) is not None:
+            fields[key] = str(detail[key])
+    if detail.get("reasons"):
+        fields["reasons"] = ",".join(reason_code(str(r)) for r in detail["reasons"])
+    if isinstance(detail.get("confidence"), int | float):
+        fields["confidence"] = round(float(detail["confidence"]), 3)
+    return {k: v for k, v in fields.items() if v not in (None, "")}
+
+
+def emit(audit: AuditEvent) -> None:
+    """Count and log one committed audit event."""
+    fields = _fields(audit)
+    EVENTS.labels(action=audit.action).inc()
+    if audit.action == "proposed":
+        detail = audit.detail if isinstance(audit.detail, dict) else {}
+        decision = str(detail.get("decision") or "unknown")
+        PROPOSALS.labels(decision=decision, policy=audit.policy or "none").inc()
+        for reason in detail.get("reasons") or []:
+            REVIEW_REASONS.labels(decision=decision, reason=reason_code(str(reason))).inc()
+    text = " ".join(f"{k}={v}" for k, v in fields.items() if k != "action")
+    log.info("%s %s", audit.action, text, extra={"event": fields})
+
+
+def _collect(session: Session, *_args: Any) -> None:
+    new = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if new:
+        session.info.setdefault(_PENDING, []).extend(new)
+
+
+def _flush_out(session: Session) -> None:
+    for audit in session.info.pop(_PENDING, []):
+        try:
+            emit(audit)
+        except Exception:  # observability must never break a committed change
+            log.debug("could not log an audit event", exc_info=True)
+
+
+def _drop(session: Session, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install_event_log() -> None:
+    """Idempotent: listen on every ORM session in the process."""
+    if not event.contains(Session, "before_flush", _collect):
+        event.listen(Session, "before_flush", _collect)
+        event.listen(Session, "after_commit", _flush_out)
+        event.listen(Session, "after_rollback", _drop)
+
+
+# --- scrape-time gauges and the endpoint -------------------------------------------------------
+
+
+class RuntimeCollector:
+    """Outbox depth and age, source lag and pauses, read from the store at scrape time."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        store = self.runtime.store
+        depth = GaugeMetricFamily(
+            "triage_outbox_messages", "Queued Slack calls by state", labels=["state"]
+        )
+        counts = {"pending": 0, "failed": 0, **store.outbox_counts()}
+        for state, count in sorted(counts.items()):
+            depth.add_metric([state], count)
+        yield depth
+        oldest = store.oldest_pending_outbox()
+        age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "triage_outbox_oldest_pending_seconds",
+            "Age of the oldest Slack call still waiting to be sent (0 when none waits)",
+            value=max(age, 0.0),
+        )
+        paused = GaugeMetricFamily(
+            "triage_paused", "1 for each paused policy (or all)", labels=["policy"]
+        )
+        for name in sorted(store.paused_names()):
+            paused.add_metric([name], 1)
+        yield paused
+        lag = self._source_lag()
+        if lag is not None:
+            yield GaugeMetricFamily(
+                "triage_source_lag_seconds",
+                "Seconds since the last successful poll of the helpdesk database",
+                value=lag,
+            )
+
+    def _source_lag(self) -> float | None:
+        if getattr(self.runtime, "source", None) is None:
+            return None
+        from bot.metrics import as_utc
+        from bot.source.state import SourceStateRepo
+
+        state = SourceStateRepo(self.runtime.store).get()
+        last_ok = as_utc(state.last_ok_at) if state is not None else None
+        if last_ok is None:
+            return float("inf")
+        return max((utcnow() - last_ok).total_seconds(), 0.0)
+
+
+def render(runtime: Runtime) -> bytes:
+    own = CollectorRegistry(auto_describe=False)
+    own.register(RuntimeCollector(runtime))  # type: ignore[arg-type]
+    return generate_latest(REGISTRY) + generate_latest(own)
+
+
+def authorized(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+def make_metrics_handler(runtime: Runtime):
+    token = runtime.settings.metrics_token or ""
+
+    async def metrics(request: web.Request) -> web.Response:
+        if not authorized(request.headers.get("Authorization"), token):
+            return web.Response(
+                status=401,
+                text="Authorization: Bearer <METRICS_TOKEN> required\n",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        started = time.monotonic()
+        body = await asyncio.to_thread(render, runtime)
+        log.debug("metrics rendered in %.3fs", time.monotonic() - started)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return metrics
+
+
+install_event_log()
