@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,23 +13,22 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine
 
-from bot.classifier import Classifier, load_classifier
+from bot.classifier import load_classifier
 from bot.control import Control
 from bot.db import make_engine
 from bot.health import make_handler as make_health_handler
 from bot.http_guard import GuardedSite, RequestGuard, buffer_budget
-from bot.intake.batcher import IntakeBatcher
 from bot.intake.helpdesk_webhook import ROUTE as HELPDESK_ROUTE
 from bot.intake.helpdesk_webhook import make_handler as make_helpdesk_handler
 from bot.intake.webhook import make_handler as make_intake_handler
 from bot.outbound import WebhookSender
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
-from bot.policies import PolicySet, require_policies
+from bot.policies import require_policies
 from bot.reliability import keep_bodies_out_of_bolt_logs, store_unavailable_is_503
 from bot.response_urls import first_refused
+from bot.runtime import Runtime
 from bot.service import TriageService
 from bot.settings import Settings
 from bot.slack_gate import SlackGate
@@ -44,41 +42,6 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 SHUTDOWN_STEP_SECONDS = 30.0
-
-
-@dataclass
-class Runtime:
-    """Everything a running bot holds; handlers reach it through Bolt's context."""
-
-    settings: Settings
-    engine: Engine
-    store: Store
-    classifier: Classifier
-    policies: PolicySet
-    service: TriageService
-    control: Control
-    client: AsyncWebClient
-    dispatcher: OutboxDispatcher
-    worker: Worker
-    bolt: AsyncApp
-    source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
-    intake_batcher: IntakeBatcher = field(init=False)
-    http_guard: RequestGuard | None = None  # set by build_web_app (HTTP server state)
-
-    def __post_init__(self) -> None:
-        self.intake_batcher = IntakeBatcher(
-            lambda tickets: self.service.intake(tickets, source="webhook")
-        )
-
-    async def close(self) -> None:
-        await self.worker.stop()
-        with contextlib.suppress(Exception):
-            await self.dispatcher.webhooks.close()
-        with contextlib.suppress(Exception):
-            await self.client.session.close() if self.client.session else None
-        if self.source is not None:
-            self.source.close()
-        self.engine.dispose()
 
 
 def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:

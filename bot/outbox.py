@@ -19,19 +19,16 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.models import OutboxMessage, utcnow
+from bot.models import OutboxMessage
 from bot.outbound import METHOD as WEBHOOK_METHOD
 from bot.outbound import WebhookSender
 from bot.pacing import ChannelPacer
 from bot.store import Store
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -280,27 +277,3 @@ class OutboxDispatcher:
             await asyncio.to_thread(self.store.outbox_failed, row.id, error)
             return FAILED
         return await self._transient(row, channel, f"{error} (HTTP {status})")
-
-
-def delivery_health(runtime: Runtime) -> tuple[str, Any, bool]:
-    """/healthz `delivery`: is Slack accepting our calls, which channels are held, how stale."""
-    dispatcher = runtime.dispatcher
-    held = {c: round(w, 1) for c, w in dispatcher.pacer.held().items()}
-    oldest = runtime.store.oldest_pending_outbox()
-    age = round((utcnow() - oldest).total_seconds(), 1) if oldest is not None else 0.0
-    if dispatcher.failing_since is not None:
-        state = "retrying"
-    elif held:
-        state = "rate_limited"
-    else:
-        state = "ok"
-    report = {
-        "state": state,
-        "last_error": dispatcher.last_error,
-        "failing_for_seconds": (
-            round(time.time() - dispatcher.failing_since, 1) if dispatcher.failing_since else 0
-        ),
-        "held_channels": held,
-        "oldest_pending_seconds": age,
-    }
-    return "delivery", report, state != "retrying"

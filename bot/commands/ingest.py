@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from bot.app import Runtime, build_runtime
 from bot.commands.common import CommandError
 from bot.db import ensure_schema, make_engine
 from bot.policies import PolicyError
@@ -21,6 +21,9 @@ from bot.source.outcomes import refresh_outcomes
 from bot.source.poller import PollResult, SourcePoller
 from bot.source.query import validate_query
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 PROGRESS_EVERY = 10_000
 
@@ -91,6 +94,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             poller.close()
             engine.dispose()
+    from bot.app import build_runtime  # the Slack app, only when posting
+
     try:
         runtime = build_runtime(settings)
     except PolicyError as exc:
