@@ -229,9 +229,7 @@ class OutboxDispatcher:
             delay.total_seconds(),
             row.id,
         )
-        await asyncio.to_thread(
-            self.store.outbox_retry, row.id, delivery.error or "failed", delay
-        )
+        await asyncio.to_thread(self.store.outbox_retry, row.id, delivery.error or "failed", delay)
         return RETRY
 
     def _recovered(self) -> None:

@@ -7,7 +7,9 @@ and only once the run has lasted long enough to be worth reporting.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -59,6 +61,9 @@ class Progress:
         self.next_at = self.started + max(self.every, self.long_run_seconds)
         self.done = 0
         self.shown = False
+        self.last_change = self.started
+        self._lock = threading.Lock()
+        self.suffix = ""  # what the run is doing now, e.g. 'fitting'
 
     def _isatty(self) -> bool:
         try:
@@ -67,9 +72,19 @@ class Progress:
             return False
 
     def update(self, done: int) -> None:
-        self.done = done
         now = self.clock()
+        if done != self.done:
+            self.last_change = now
+        self.done = done
         if now >= self.next_at:
+            self.refresh(now)
+
+    def refresh(self, now: float | None = None) -> None:
+        """Redraw if due (also called by a ticker thread while nothing is counted)."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            if now < self.next_at:
+                return
             self.next_at = now + self.every
             self._show(now)
 
@@ -81,7 +96,7 @@ class Progress:
         share = self.fraction() if self.fraction is not None else None
         if share is not None and 0.0 < share < 1.0:
             text += f", {share:.0%}, ETA {_duration(elapsed * (1 - share) / share)}"
-        return text
+        return f"{text}; {self.suffix}" if self.suffix else text
 
     def _show(self, now: float) -> None:
         text = self.line(now)
@@ -113,3 +128,54 @@ def file_fraction(handle_holder: list, size: int) -> Callable[[], float | None]:
             return None
 
     return fraction
+
+
+# --- rows read by whatever runs under `reading(...)` (train reads files deep in its code) ----
+
+_active: list[Progress] = []
+
+
+def clear_line() -> None:
+    """Before a plain stderr line: clear the redrawn progress line, if one is showing."""
+    if _active:
+        progress = _active[-1]
+        with progress._lock:
+            if progress.tty and progress.shown:
+                progress.stream.write("\r\x1b[K")
+                progress.stream.flush()
+
+
+def row_read() -> None:
+    """Called by the file readers for every row; counts it when a command is reporting."""
+    if _active:
+        progress = _active[-1]
+        progress.update(progress.done + 1)
+
+
+@contextlib.contextmanager
+def reporting(progress: Progress | None, phase: Callable[[], str] | None = None):
+    """Count rows read while the block runs, and keep the line alive while it computes.
+
+    A ticker thread redraws the line (elapsed time, `phase()` if given) so a long fit that
+    reads nothing still shows it is moving.
+    """
+    if progress is None:
+        yield None
+        return
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(progress.every / 2):
+            progress.suffix = phase() if phase is not None else ""
+            progress.refresh()
+
+    _active.append(progress)
+    ticker = threading.Thread(target=tick, name="progress", daemon=True)
+    ticker.start()
+    try:
+        yield progress
+    finally:
+        stop.set()
+        ticker.join(timeout=5)
+        _active.remove(progress)
+        progress.finish()

@@ -198,3 +198,20 @@ def test_progress_line_has_rate_count_and_eta_on_a_fake_clock():
     assert tty.getvalue().startswith("\r\x1b[Ktrain: 10 tickets") and tty.getvalue().endswith(
         "\r\x1b[K"
     )
+
+
+def test_rows_read_deep_inside_a_command_are_counted(tmp_path: Path):
+    """`train` reads its files far from the command; the reader counts rows for its line."""
+    from bot.intake.files import read_ticket_file
+    from bot.progress import reporting
+
+    source = tmp_path / "labelled.csv"
+    source.write_text("id,subject,tag\n" + "".join(f"{i},s{i},billing\n" for i in range(50)))
+    stream = io.StringIO()
+    progress = Progress("train", unit="rows read", stream=stream, tty=False, always=True)
+    with reporting(progress):
+        rows = list(read_ticket_file(source))
+    assert len(rows) == 50 and progress.done == 50
+    assert stream.getvalue().splitlines()[-1].startswith("train: 50 rows read, ")
+    assert list(read_ticket_file(source))  # outside `reporting` nothing is counted
+    assert progress.done == 50

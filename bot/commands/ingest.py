@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from bot.commands.common import CommandError
@@ -48,10 +49,17 @@ class _Progress:
 
     def __init__(self) -> None:
         self.next = PROGRESS_EVERY
+        self.started = time.monotonic()
 
     def __call__(self, result: PollResult) -> None:
         if result.rows_read >= self.next:
-            print(f"ingest: … {result.summary()}", file=sys.stderr, flush=True)
+            elapsed = max(time.monotonic() - self.started, 1e-9)
+            print(
+                f"ingest: … {result.summary()}; {result.rows_read / elapsed:,.0f} rows/s, "
+                f"{elapsed:,.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             while self.next <= result.rows_read:
                 self.next += PROGRESS_EVERY
 

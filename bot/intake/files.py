@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.progress import row_read
 from bot.tickets import TicketIn, TicketRejected
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -176,4 +177,6 @@ def _rows(path: Path, fmt: str | None, on_open: OnOpen | None) -> Iterator[Row]:
             fmt = _sniff(head[-1] if head else "")
             lines = itertools.chain(head, lines)
         reader = _read_csv if fmt == "csv" else _read_jsonl
-        yield from reader(path, lines)
+        for row in reader(path, lines):
+            row_read()
+            yield row
