@@ -112,6 +112,9 @@ def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> R
         pacer=ChannelPacer(settings.slack_channel_rate, settings.slack_channel_burst),
         max_backoff=settings.outbox_max_backoff_seconds,
         webhooks=WebhookSender(settings.outbound_webhook_secret, settings.slack_timeout_seconds),
+        update_pacer=ChannelPacer(
+            settings.slack_update_per_minute / 60.0, settings.slack_update_burst
+        ),
     )
     worker = Worker(service, dispatcher, settings.worker_poll_seconds)
     bolt = build_bolt_app(settings, client)

@@ -373,20 +373,32 @@ class Store:
         return added
 
     def claim_outbox(
-        self, limit: int, lease: timedelta, exclude_channels: Iterable[str] = ()
+        self,
+        limit: int,
+        lease: timedelta,
+        exclude_channels: Iterable[str] = (),
+        *,
+        only_methods: Iterable[str] | None = None,
+        skip_methods: Iterable[str] = (),
     ) -> list[OutboxMessage]:
         """Take due messages, most urgent first, and lease them so no other process sends them.
 
         `SELECT … FOR UPDATE SKIP LOCKED`: concurrent claimers never get the same row, and a
         row whose claimer died becomes due again when its lease runs out. Channels that this
         process may not post to right now (paced or rate-limited) are left for later.
+        `only_methods` / `skip_methods` split the queue into lanes (chat.update has its own).
         """
         now = utcnow()
         excluded = sorted(set(exclude_channels))
-        due = (
+        due: tuple[Any, ...] = (
             OutboxMessage.status == OutboxStatus.PENDING.value,
             OutboxMessage.next_attempt_at <= now,
         )
+        if only_methods is not None:
+            due = (*due, col(OutboxMessage.method).in_(sorted(set(only_methods))))
+        skipped = sorted(set(skip_methods))
+        if skipped:
+            due = (*due, col(OutboxMessage.method).not_in(skipped))
         candidates = select(OutboxMessage.id).where(*due)
         if excluded:
             channel = func.coalesce(OutboxMessage.payload["channel"].as_string(), "")  # type: ignore[index]
