@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, text, update
+from sqlalchemy import Engine, delete, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -59,6 +59,17 @@ class OutboxItem:
 
 
 @dataclass(frozen=True)
+class ProposalRecord:
+    """One classified ticket, ready to store: plain values, no ORM object (the hot path)."""
+
+    ticket_id: str
+    status: TicketStatus
+    proposal: dict[str, Any]  # columns of `proposals` (ticket_id included)
+    outbox: list[OutboxItem]
+    auto_tag: str | None = None
+
+
+@dataclass(frozen=True)
 class NewTickets:
     """Tickets claimed for classification; the claim holds until `session` commits."""
 
@@ -78,6 +89,22 @@ class Transition:
 
     applied: bool
     ticket: Ticket | None
+
+
+def _outbox_row(item: OutboxItem, now: datetime) -> dict[str, Any]:
+    """An outbox row's columns, defaults filled in (Core inserts bypass the model)."""
+    return {
+        "dedupe_key": item.dedupe_key,
+        "method": item.method,
+        "payload": item.payload,
+        "ticket_id": item.ticket_id,
+        "purpose": item.purpose,
+        "priority": item.priority,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 class Store:
@@ -294,6 +321,91 @@ class Store:
             )
         self._enqueue(session, outbox)
         return True
+
+    def record_proposals(self, session: Session, records: Sequence[ProposalRecord]) -> list[str]:
+        """`record_proposal` for a whole claimed batch, in the caller's transaction.
+
+        Core statements, a few per batch instead of several per ticket: one conditional
+        UPDATE … RETURNING per (status, tag, policy) group moves tickets out of `new` (a
+        ticket already moved is skipped, so each is proposed once), then one multi-row
+        INSERT per table for proposals, audit events, decisions and outbox rows.
+        Returns the ids recorded.
+        """
+        if not records:
+            return []
+        now = utcnow()
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        groups: dict[tuple[str, str, str | None, str | None], list[str]] = {}
+        for record in records:
+            key = (
+                record.status.value,
+                str(record.proposal["tag"]),
+                record.proposal.get("policy"),
+                record.auto_tag,
+            )
+            groups.setdefault(key, []).append(record.ticket_id)
+        moved: set[str] = set()
+        for (status, tag, policy, auto_tag), ids in groups.items():
+            values: dict[str, Any] = {"status": status, "proposed_tag": tag, "policy": policy}
+            if auto_tag is not None:
+                values.update(final_tag=auto_tag, decided_by="bot", decided_at=now)
+            result = session.execute(
+                update(tickets)
+                .where(tickets.c.id.in_(ids), tickets.c.status == TicketStatus.NEW.value)
+                .values(**values)
+                .returning(tickets.c.id)
+            )
+            moved.update(row[0] for row in result)
+        done = [r for r in records if r.ticket_id in moved]
+        if not done:
+            return []
+        session.execute(
+            insert(Proposal.__table__),  # type: ignore[attr-defined]
+            [{"created_at": now, **r.proposal} for r in done],
+        )
+        session.execute(
+            insert(AuditEvent.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "at": now,
+                    "actor": "bot",
+                    "action": "proposed",
+                    "ticket_id": r.ticket_id,
+                    "policy": r.proposal.get("policy"),
+                    "detail": {
+                        key: r.proposal.get(key)
+                        for key in (
+                            "tag",
+                            "confidence",
+                            "sentiment",
+                            "decision",
+                            "reasons",
+                            "guardrails",
+                            "model_version",
+                        )
+                    },
+                }
+                for r in done
+            ],
+        )
+        decisions = [
+            {
+                "ticket_id": r.ticket_id,
+                "action": "auto",
+                "tag": r.auto_tag,
+                "proposed_tag": r.proposal["tag"],
+                "actor": "bot",
+                "at": now,
+            }
+            for r in done
+            if r.auto_tag is not None
+        ]
+        if decisions:
+            session.execute(insert(Decision.__table__), decisions)  # type: ignore[attr-defined]
+        outbox = [_outbox_row(item, now) for r in done for item in r.outbox]
+        if outbox:
+            session.execute(insert(OutboxMessage.__table__), outbox)  # type: ignore[attr-defined]
+        return [r.ticket_id for r in done]
 
     def transition(
         self,
