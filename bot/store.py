@@ -7,6 +7,7 @@ row and the Slack calls it causes (transactional outbox).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,28 +125,33 @@ class Store:
 
     # --- tickets ----------------------------------------------------------------------------
 
-    def _insert_new(self, session: Session, rows: list[dict[str, Any]]) -> list[str]:
-        """INSERT … ON CONFLICT DO NOTHING RETURNING id: the ids this call really created.
-
-        One statement executed for all rows (SQLAlchemy's insertmanyvalues batches them),
-        so the SQL is compiled once, not once per distinct batch size.
-        """
+    @functools.cached_property
+    def _intake_statements(self) -> tuple[Any, Any]:
+        """The intake hot path's two statements, built once per store (their compiled form
+        is then cached by SQLAlchemy): INSERT … ON CONFLICT DO NOTHING RETURNING id for the
+        tickets, a plain multi-row INSERT for their `ticket_received` audit rows."""
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            insert = postgresql.insert
+            insert_new = postgresql.insert
         elif dialect == "sqlite":
-            insert = sqlite.insert
+            insert_new = sqlite.insert
         else:
             raise RuntimeError(
                 f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
             )
-        stmt = insert(Ticket).on_conflict_do_nothing(index_elements=["id"]).returning(Ticket.id)
-        return [row[0] for row in session.execute(stmt, rows)]  # type: ignore[call-overload]
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        new = insert_new(tickets).on_conflict_do_nothing(index_elements=["id"])
+        return new.returning(tickets.c.id), insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
     def add_tickets(
         self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
     ) -> IntakeResult:
-        """Store tickets not seen before; a known id is skipped, never stored twice."""
+        """Store tickets not seen before; a known id is skipped, never stored twice.
+
+        The hot path of intake: SQLAlchemy Core on one connection, no ORM session, one
+        transaction (the intake batcher groups concurrent requests into it). Committed,
+        and so durable, before this returns.
+        """
         unique: dict[str, TicketIn] = {}
         for ticket in tickets:
             unique.setdefault(ticket.id, ticket)
@@ -166,8 +172,10 @@ class Store:
             }
             for t in unique.values()
         ]
-        with self.session() as session:
-            created = set(self._insert_new(session, rows))
+        insert_new, insert_received = self._intake_statements
+        with self.engine.begin() as connection:
+            # One statement for all rows (insertmanyvalues batches them).
+            created = {row[0] for row in connection.execute(insert_new, rows)}
             received = [
                 {
                     "at": now,
@@ -180,8 +188,7 @@ class Store:
                 if ticket_id in created
             ]
             if received:
-                session.execute(AuditEvent.__table__.insert(), received)  # type: ignore[attr-defined]
-            session.commit()
+                connection.execute(insert_received, received)
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created]
         return IntakeResult(new_ids=fresh, duplicate_ids=duplicates)
