@@ -46,6 +46,8 @@ PACING_HORIZON_SECONDS = 0.25
 PASS_SECONDS = 0.5
 # Channels sent to concurrently by one process; each channel is sent to in order.
 CONCURRENT_CHANNELS = 8
+# chat.update calls in flight at once (each to a different message), within their bucket.
+CONCURRENT_UPDATES = 16
 # Errors that retrying cannot fix for this call.
 PERMANENT_ERRORS = frozenset(
     {
@@ -122,6 +124,7 @@ class OutboxDispatcher:
         self.failing_since: float | None = None  # time.time() of the first failure in a row
         self.last_sent_at: float | None = None
         self._limit = asyncio.Semaphore(CONCURRENT_CHANNELS)
+        self._update_limit = asyncio.Semaphore(CONCURRENT_UPDATES)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -153,15 +156,25 @@ class OutboxDispatcher:
             claimed_at = time.monotonic()
             groups: dict[str, list[OutboxMessage]] = {}
             for row in rows:
-                groups.setdefault(self._bucket(row), []).append(row)
+                groups.setdefault(self._group(row), []).append(row)
             counts = await asyncio.gather(
-                *(self._send_channel(key, group, claimed_at) for key, group in groups.items())
+                *(
+                    self._send_channel(self._bucket(group[0]), group, claimed_at)
+                    for group in groups.values()
+                )
             )
             sent += sum(counts)
 
     def _bucket(self, row: OutboxMessage) -> str:
         """The rate bucket a row spends from: its channel, or the chat.update bucket."""
         return UPDATE_BUCKET if row.method in UPDATE_METHODS else _channel(row)
+
+    def _group(self, row: OutboxMessage) -> str:
+        """Rows sent in order, one after another: a channel's posts, or one message's
+        updates. Different messages' updates go out side by side."""
+        if row.method in UPDATE_METHODS:
+            return f"{UPDATE_BUCKET}:{_channel(row)}:{row.payload.get('ts') or row.id}"
+        return _channel(row)
 
     def _pacer(self, bucket: str) -> ChannelPacer:
         return self.update_pacer if bucket == UPDATE_BUCKET else self.pacer
@@ -189,7 +202,7 @@ class OutboxDispatcher:
         if keep < len(rows):
             await self._release(rows[keep:])
             rows = rows[:keep]
-        async with self._limit:
+        async with self._update_limit if channel == UPDATE_BUCKET else self._limit:
             for index, row in enumerate(rows):
                 wait = pacer.wait_for(channel)
                 budget = min(self.lease.total_seconds() / 2, PASS_SECONDS)

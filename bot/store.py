@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -89,7 +89,15 @@ class Transition:
     """The outcome of a conditional state change on a ticket."""
 
     applied: bool
-    ticket: Ticket | None
+    ticket: Ticket | None  # the ticket as it is now, when the change was refused
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """A model object's column values for a Core insert (an unset primary key left out)."""
+    values = {c.name: getattr(row, c.name) for c in type(row).__table__.columns}
+    if values.get("id") is None:
+        values.pop("id", None)
+    return values
 
 
 def _outbox_row(item: OutboxItem, now: datetime) -> dict[str, Any]:
@@ -423,25 +431,31 @@ class Store:
         audit: AuditEvent,
         outbox: Iterable[OutboxItem] = (),
     ) -> Transition:
-        """Change a ticket only if it is still in an allowed status: one click, one decision."""
-        with self.session() as session:
-            result = session.exec(  # type: ignore[call-overload]
-                update(Ticket)
+        """Change a ticket only if it is still in an allowed status: one click, one decision.
+
+        Core statements in one transaction (a click is on the path to its chat.update):
+        the conditional UPDATE, then the decision, audit and outbox rows.
+        """
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                update(tickets)
                 .where(
-                    Ticket.id == ticket_id,  # type: ignore[arg-type]
-                    Ticket.status.in_([s.value for s in allowed_from]),  # type: ignore[attr-defined]
+                    tickets.c.id == ticket_id,
+                    tickets.c.status.in_([s.value for s in allowed_from]),
                 )
                 .values(**values)
-            )
-            if result.rowcount != 1:
-                session.rollback()
-                return Transition(applied=False, ticket=session.get(Ticket, ticket_id))
-            if decision is not None:
-                session.add(decision)
-            session.add(audit)
-            self._enqueue(session, outbox)
-            session.commit()
-            return Transition(applied=True, ticket=session.get(Ticket, ticket_id))
+            ).rowcount
+            if moved == 1:
+                if decision is not None:
+                    connection.execute(insert(Decision.__table__), _columns(decision))  # type: ignore[attr-defined]
+                connection.execute(insert(AuditEvent.__table__), _columns(audit))  # type: ignore[attr-defined]
+                rows = [_outbox_row(item, utcnow()) for item in outbox]
+                if rows:
+                    connection.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+        if moved != 1:
+            return Transition(applied=False, ticket=self.get_ticket(ticket_id))
+        return Transition(applied=True, ticket=None)
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -565,10 +579,10 @@ class Store:
             ).one()
 
     def outbox_sent(self, message_id: int, channel: str | None, ts: str | None) -> None:
-        """Mark a call accepted by Slack (two statements: this runs once per post)."""
+        """Mark a call accepted by Slack (Core, two statements: this runs once per post)."""
         outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
         tickets = Ticket.__table__  # type: ignore[attr-defined]
-        with self.session() as session:
+        with self.engine.begin() as session:
             row = session.execute(
                 update(outbox)
                 .where(outbox.c.id == message_id)
@@ -590,7 +604,6 @@ class Store:
             if row is not None and channel and ts:
                 payload = row.payload if isinstance(row.payload, dict) else {}
                 self._record_controls(session, channel, ts, control_block_ids(payload))
-            session.commit()
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
         with self.session() as session:
@@ -769,7 +782,7 @@ class Store:
     # --- where controls are shown ---------------------------------------------------------------
 
     def _record_controls(
-        self, session: Session, channel: str, ts: str, block_ids: Iterable[str]
+        self, session: Session | Connection, channel: str, ts: str, block_ids: Iterable[str]
     ) -> None:
         rows = [
             {"channel": channel, "ts": ts, "block_id": block_id, "recorded_at": utcnow()}
