@@ -21,9 +21,15 @@ class _Failed:
         self.error = error
 
 
-def ready_batches(items: Iterable[T], size: int = 256, buffered: int = 4096) -> Iterator[list[T]]:
-    """Lists of at most `size` items, in order; an error while reading is raised here."""
-    pipe: queue.Queue[object] = queue.Queue(maxsize=max(size, buffered))
+def ready_batches(
+    items: Iterable[T], size: int = 256, buffered: int | None = None
+) -> Iterator[list[T]]:
+    """Lists of at most `size` items, in order; an error while reading is raised here.
+
+    At most `buffered` (default `size`) items wait in the queue: memory stays bounded by
+    about two batches, even when every ticket is a 200 KB one.
+    """
+    pipe: queue.Queue[object] = queue.Queue(maxsize=buffered or size)
     stop = threading.Event()
 
     def read() -> None:
