@@ -45,6 +45,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
 SIGNING = "bench-signing-secret"
 INTAKE = "bench-intake-secret"
 CHANNEL = "C0TRIAGE"
