@@ -22,6 +22,7 @@ from bot.service import TriageService
 log = logging.getLogger(__name__)
 
 MIN_WAKE_SECONDS = 0.01
+COALESCE_SECONDS = 0.05
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -75,6 +76,10 @@ class Worker:
             except Exception:
                 log.exception("classification pass failed; retrying at the next poll")
             await _wait(self._classify_wake, self.poll_seconds)
+            if self._classify_wake.is_set() and not self._stopping:
+                # Woken by intake: let a burst of arrivals gather into one batch, so a flood
+                # of one-ticket requests costs a few model calls and commits, not one each.
+                await asyncio.sleep(COALESCE_SECONDS)
 
     async def _deliver_loop(self, lane: str = POSTS) -> None:
         wake = self._update_wake if lane == UPDATES else self._deliver_wake
