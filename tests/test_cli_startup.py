@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -215,3 +216,22 @@ def test_rows_read_deep_inside_a_command_are_counted(tmp_path: Path):
     assert stream.getvalue().splitlines()[-1].startswith("train: 50 rows read, ")
     assert list(read_ticket_file(source))  # outside `reporting` nothing is counted
     assert progress.done == 50
+
+
+def test_every_command_module_is_listed_and_registers_under_its_name():
+    """A command added to bot/commands/ must be named in COMMANDS (or --help misses it)."""
+    from bot.cli import COMMANDS, build_parser
+
+    modules = {
+        f"bot.commands.{path.stem}"
+        for path in (ROOT / "bot" / "commands").glob("*.py")
+        if "def register(" in path.read_text(encoding="utf-8")
+    }
+    assert modules == {spec.module for spec in COMMANDS.values()}
+    parser = build_parser(None)  # loads every command: each must fill its own stub
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in COMMANDS:
+        stub = sub.choices[name]
+        # A registered command sets what runs it (directly, or in its own sub-commands).
+        nested = [a for a in stub._actions if isinstance(a, argparse._SubParsersAction)]
+        assert stub.get_default("run") is not None or nested, name
