@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,25 +13,24 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine
 
-from bot.classifier import Classifier, load_classifier
+from bot.classifier import load_classifier
 from bot.control import Control
 from bot.db import make_engine
 from bot.health import make_handler as make_health_handler
 from bot.http_guard import GuardedSite, RequestGuard, buffer_budget
-from bot.intake.batcher import IntakeBatcher
 from bot.intake.helpdesk_webhook import ROUTE as HELPDESK_ROUTE
 from bot.intake.helpdesk_webhook import make_handler as make_helpdesk_handler
 from bot.intake.webhook import make_handler as make_intake_handler
 from bot.logs import quiet_bolt_token_warning
-from bot.observability import make_metrics_handler
+from bot.metrics_endpoint import make_metrics_handler
 from bot.outbound import WebhookSender
 from bot.outbox import OutboxDispatcher
 from bot.pacing import ChannelPacer
-from bot.policies import PolicySet, require_policies
+from bot.policies import require_policies
 from bot.reliability import keep_bodies_out_of_bolt_logs, store_unavailable_is_503
 from bot.response_urls import first_refused
+from bot.runtime import Runtime
 from bot.service import TriageService
 from bot.settings import Settings
 from bot.slack_gate import SlackGate
@@ -46,41 +44,6 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 SHUTDOWN_STEP_SECONDS = 30.0
-
-
-@dataclass
-class Runtime:
-    """Everything a running bot holds; handlers reach it through Bolt's context."""
-
-    settings: Settings
-    engine: Engine
-    store: Store
-    classifier: Classifier
-    policies: PolicySet
-    service: TriageService
-    control: Control
-    client: AsyncWebClient
-    dispatcher: OutboxDispatcher
-    worker: Worker
-    bolt: AsyncApp
-    source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
-    intake_batcher: IntakeBatcher = field(init=False)
-    http_guard: RequestGuard | None = None  # set by build_web_app (HTTP server state)
-
-    def __post_init__(self) -> None:
-        self.intake_batcher = IntakeBatcher(
-            lambda tickets: self.service.intake(tickets, source="webhook")
-        )
-
-    async def close(self) -> None:
-        await self.worker.stop()
-        with contextlib.suppress(Exception):
-            await self.dispatcher.webhooks.close()
-        with contextlib.suppress(Exception):
-            await self.client.session.close() if self.client.session else None
-        if self.source is not None:
-            self.source.close()
-        self.engine.dispose()
 
 
 def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
@@ -152,6 +115,9 @@ def build_runtime(settings: Settings, client: AsyncWebClient | None = None) -> R
         pacer=ChannelPacer(settings.slack_channel_rate, settings.slack_channel_burst),
         max_backoff=settings.outbox_max_backoff_seconds,
         webhooks=WebhookSender(settings.outbound_webhook_secret, settings.slack_timeout_seconds),
+        update_pacer=ChannelPacer(
+            settings.slack_update_per_minute / 60.0, settings.slack_update_burst
+        ),
     )
     worker = Worker(service, dispatcher, settings.worker_poll_seconds)
     bolt = build_bolt_app(settings, client)

@@ -6,6 +6,7 @@ bounded, so no ticket can make Slack answer `invalid_blocks` or ping a channel.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -133,10 +134,28 @@ def proposal_summary(proposal: ProposalView) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=why[:SECTION_LIMIT]), fields=fields)
 
 
+class _TagOption(Option):
+    """A tag's option: the same in every proposal, so it is validated and serialised once
+    (the worker builds thousands of proposals; slack_sdk's to_dict is most of that cost)."""
+
+    def to_dict(self, option_type: str = "block") -> dict:
+        cache = self.__dict__.setdefault("_serialised", {})
+        if option_type not in cache:
+            cache[option_type] = super().to_dict(option_type)
+        # A fresh copy per message: payloads never share mutable parts.
+        return {k: dict(v) if isinstance(v, dict) else v for k, v in cache[option_type].items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_options(tags: tuple[str, ...]) -> tuple[Option, ...]:
+    return tuple(
+        _TagOption(text=PlainTextObject(text=tag[:OPTION_TEXT_LIMIT]), value=tag)
+        for tag in tags[:100]
+    )
+
+
 def _tag_options(tags: list[str]) -> list[Option]:
-    return [
-        Option(text=PlainTextObject(text=tag[:OPTION_TEXT_LIMIT]), value=tag) for tag in tags[:100]
-    ]
+    return list(_cached_options(tuple(tags)))
 
 
 def triage_controls(

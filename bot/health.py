@@ -6,6 +6,7 @@ Parts add themselves to HEALTH_CHECKS: a function (runtime) -> (key, value, heal
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +14,36 @@ from aiohttp import web
 
 from bot.classifier.llm_health import llm_health
 from bot.http_guard import http_health
-from bot.outbox import delivery_health
+from bot.models import utcnow
 from bot.source.health import source_check
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
+
+
+def delivery_health(runtime: Runtime) -> tuple[str, Any, bool]:
+    """/healthz `delivery`: is Slack accepting our calls, which channels are held, how stale."""
+    dispatcher = runtime.dispatcher
+    held = {c: round(w, 1) for c, w in dispatcher.pacer.held().items()}
+    oldest = runtime.store.oldest_pending_outbox()
+    age = round((utcnow() - oldest).total_seconds(), 1) if oldest is not None else 0.0
+    if dispatcher.failing_since is not None:
+        state = "retrying"
+    elif held:
+        state = "rate_limited"
+    else:
+        state = "ok"
+    report = {
+        "state": state,
+        "last_error": dispatcher.last_error,
+        "failing_for_seconds": (
+            round(time.time() - dispatcher.failing_since, 1) if dispatcher.failing_since else 0
+        ),
+        "held_channels": held,
+        "oldest_pending_seconds": age,
+    }
+    return "delivery", report, state != "retrying"
+
 
 HealthCheck = Callable[["Runtime"], tuple[str, Any, bool]]
 HEALTH_CHECKS: list[HealthCheck] = []

@@ -7,15 +7,10 @@ removed and `socket_mode_enabled: true`; `triage-bot manifest --socket-mode` pri
 
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
-
-from bot.settings import Settings
 
 EVENTS_PATH = "/slack/events"
 HEADER = (
@@ -55,29 +50,3 @@ def with_url(manifest: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 def dump(manifest: dict[str, Any]) -> str:
     return yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100)
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "manifest", help="print the Slack app manifest for Socket Mode or for your URL"
-    )
-    parser.add_argument(
-        "--from", dest="source", type=Path, default=Path("manifest.yml"), help="manifest.yml"
-    )
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--socket-mode", action="store_true", help="no URLs, Socket Mode on")
-    mode.add_argument("--url", help="public base URL, e.g. https://triage.example.com")
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace, _settings: Settings) -> int:
-    try:
-        manifest = yaml.safe_load(args.source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        print(f"error: cannot read {args.source}: {exc}".splitlines()[0], file=sys.stderr)
-        return 1
-    if args.socket_mode:
-        sys.stdout.write(HEADER + dump(socket_mode(manifest)))
-    else:
-        sys.stdout.write(dump(with_url(manifest, args.url)))
-    return 0

@@ -15,24 +15,22 @@ when its lease runs out.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import observability
-from bot.models import OutboxMessage, utcnow
+from bot.models import OutboxMessage
 from bot.outbound import METHOD as WEBHOOK_METHOD
 from bot.outbound import WebhookSender
 from bot.pacing import ChannelPacer
 from bot.store import Store
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,8 @@ PACING_HORIZON_SECONDS = 0.25
 PASS_SECONDS = 0.5
 # Channels sent to concurrently by one process; each channel is sent to in order.
 CONCURRENT_CHANNELS = 8
+# chat.update calls in flight at once (each to a different message), within their bucket.
+CONCURRENT_UPDATES = 16
 # Errors that retrying cannot fix for this call.
 PERMANENT_ERRORS = frozenset(
     {
@@ -70,6 +70,13 @@ PERMANENT_ERRORS = frozenset(
 MUST_DELIVER = frozenset({"proposal", "handoff"})
 
 SENT, RETRY, FAILED, RATE_LIMITED = "sent", "retry", "failed", "rate_limited"
+
+# chat.update (a click's answer) has its own lane and rate bucket: Slack's tier 3 for the
+# method, per workspace, apart from the one-post-a-second bucket of each channel. So an
+# update is claimed, paced and sent without ever waiting behind a backlog of proposals.
+UPDATE_METHODS = frozenset({"chat.update"})
+UPDATE_BUCKET = "method:chat.update"
+UPDATES, POSTS = "updates", "posts"
 
 
 def _backoff(attempts: int, cap: float = MAX_BACKOFF_SECONDS) -> timedelta:
@@ -104,6 +111,7 @@ class OutboxDispatcher:
         pacer: ChannelPacer | None = None,
         max_backoff: float = MAX_BACKOFF_SECONDS,
         webhooks: WebhookSender | None = None,
+        update_pacer: ChannelPacer | None = None,
     ) -> None:
         self.store = store
         self.webhooks = webhooks or WebhookSender(None)
@@ -111,39 +119,73 @@ class OutboxDispatcher:
         self.batch = batch
         self.lease = lease
         self.pacer = pacer or ChannelPacer(rate=0, burst=1)
+        self.update_pacer = update_pacer or ChannelPacer(rate=0, burst=1)
         self.max_backoff = max_backoff
         self.last_error: str | None = None
         self.failing_since: float | None = None  # time.time() of the first failure in a row
         self.last_sent_at: float | None = None
         self._limit = asyncio.Semaphore(CONCURRENT_CHANNELS)
+        self._update_limit = asyncio.Semaphore(CONCURRENT_UPDATES)
 
     # --- the loop ---------------------------------------------------------------------------
 
-    async def drain(self) -> int:
-        """Send everything that may be sent now; returns how many calls Slack accepted."""
+    async def drain(self, lane: str | None = None) -> int:
+        """Send everything that may be sent now; returns how many calls Slack accepted.
+
+        `lane` is UPDATES (chat.update only), POSTS (everything else) or None (updates
+        first, then posts): the worker runs one task per lane.
+        """
+        if lane is None:
+            return await self.drain(UPDATES) + await self.drain(POSTS)
         sent = 0
         while True:
-            waiting = {c for c, w in self.pacer.waiting().items() if w > PACING_HORIZON_SECONDS}
+            if lane == UPDATES:
+                if self.update_pacer.wait_for(UPDATE_BUCKET) > PACING_HORIZON_SECONDS:
+                    return sent
+                claim = {"only_methods": UPDATE_METHODS}
+                waiting: set[str] = set()
+            else:
+                claim = {"skip_methods": UPDATE_METHODS}
+                waiting = {c for c, w in self.pacer.waiting().items() if w > PACING_HORIZON_SECONDS}
             rows = await asyncio.to_thread(
-                self.store.claim_outbox, self.batch, self.lease, list(waiting)
+                functools.partial(
+                    self.store.claim_outbox, self.batch, self.lease, list(waiting), **claim
+                )
             )
             if not rows:
                 return sent
             claimed_at = time.monotonic()
             groups: dict[str, list[OutboxMessage]] = {}
             for row in rows:
-                groups.setdefault(_channel(row), []).append(row)
+                groups.setdefault(self._group(row), []).append(row)
             counts = await asyncio.gather(
                 *(
-                    self._send_channel(channel, group, claimed_at)
-                    for channel, group in groups.items()
+                    self._send_channel(self._bucket(group[0]), group, claimed_at)
+                    for group in groups.values()
                 )
             )
             sent += sum(counts)
 
-    def next_wake(self) -> float | None:
-        """Seconds until a paced or held channel may be posted to again (None: none waits)."""
-        waits = [w - PACING_HORIZON_SECONDS for w in self.pacer.waiting().values()]
+    def _bucket(self, row: OutboxMessage) -> str:
+        """The rate bucket a row spends from: its channel, or the chat.update bucket."""
+        return UPDATE_BUCKET if row.method in UPDATE_METHODS else _channel(row)
+
+    def _group(self, row: OutboxMessage) -> str:
+        """Rows sent in order, one after another: a channel's posts, or one message's
+        updates. Different messages' updates go out side by side."""
+        if row.method in UPDATE_METHODS:
+            return f"{UPDATE_BUCKET}:{_channel(row)}:{row.payload.get('ts') or row.id}"
+        return _channel(row)
+
+    def _pacer(self, bucket: str) -> ChannelPacer:
+        return self.update_pacer if bucket == UPDATE_BUCKET else self.pacer
+
+    def next_wake(self, lane: str | None = None) -> float | None:
+        """Seconds until a paced or held bucket may be sent to again (None: none waits)."""
+        pacers = {UPDATES: [self.update_pacer], POSTS: [self.pacer]}.get(
+            lane or "", [self.pacer, self.update_pacer]
+        )
+        waits = [w - PACING_HORIZON_SECONDS for p in pacers for w in p.waiting().values()]
         return max(0.0, min(waits)) if waits else None
 
     async def _send_channel(
@@ -156,20 +198,21 @@ class OutboxDispatcher:
         urgent post is not stuck behind them.
         """
         sent = 0
-        keep = self.pacer.sendable_within(channel, PACING_HORIZON_SECONDS)
+        pacer = self._pacer(channel)
+        keep = pacer.sendable_within(channel, PACING_HORIZON_SECONDS)
         if keep < len(rows):
             await self._release(rows[keep:])
             rows = rows[:keep]
-        async with self._limit:
+        async with self._update_limit if channel == UPDATE_BUCKET else self._limit:
             for index, row in enumerate(rows):
-                wait = self.pacer.wait_for(channel)
+                wait = pacer.wait_for(channel)
                 budget = min(self.lease.total_seconds() / 2, PASS_SECONDS)
                 if wait > PACING_HORIZON_SECONDS or time.monotonic() + wait - claimed_at > budget:
                     await self._release(rows[index:])
                     break
                 if wait > 0:
                     await asyncio.sleep(wait)
-                if not self.pacer.try_take(channel):
+                if not pacer.try_take(channel):
                     await self._release(rows[index:])
                     break
                 outcome = await self._send(row, channel)
@@ -199,7 +242,10 @@ class OutboxDispatcher:
             return await self._transient(row, channel, type(exc).__name__)
         data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
         await asyncio.to_thread(
-            self.store.outbox_sent, row.id, data.get("channel") or channel or None, data.get("ts")
+            self.store.outbox_sent,
+            row.id,
+            data.get("channel") or _channel(row) or None,
+            data.get("ts"),
         )
         self._recovered()
         return SENT
@@ -250,7 +296,7 @@ class OutboxDispatcher:
         if self.failing_since is None:
             self.failing_since = time.time()
         delay = _backoff(row.attempts, self.max_backoff)
-        self.pacer.hold(channel, min(delay.total_seconds(), FAILURE_COOLDOWN_SECONDS))
+        self._pacer(channel).hold(channel, min(delay.total_seconds(), FAILURE_COOLDOWN_SECONDS))
         log.warning(
             "slack %s failed (%s), attempt %d; retrying in %.1fs (outbox id %s)",
             row.method,
@@ -269,7 +315,7 @@ class OutboxDispatcher:
         if status == 429 or error == "ratelimited":
             observability.slack_error(row.method, "ratelimited")
             wait = _retry_after(exc)
-            self.pacer.hold(channel, wait)
+            self._pacer(channel).hold(channel, wait)
             log.info("slack rate limit on %s in %s; holding it %.1fs", row.method, channel, wait)
             await asyncio.to_thread(
                 self.store.outbox_retry, row.id, "ratelimited", timedelta(seconds=wait)
@@ -282,27 +328,3 @@ class OutboxDispatcher:
             await asyncio.to_thread(self.store.outbox_failed, row.id, error)
             return FAILED
         return await self._transient(row, channel, f"{error} (HTTP {status})")
-
-
-def delivery_health(runtime: Runtime) -> tuple[str, Any, bool]:
-    """/healthz `delivery`: is Slack accepting our calls, which channels are held, how stale."""
-    dispatcher = runtime.dispatcher
-    held = {c: round(w, 1) for c, w in dispatcher.pacer.held().items()}
-    oldest = runtime.store.oldest_pending_outbox()
-    age = round((utcnow() - oldest).total_seconds(), 1) if oldest is not None else 0.0
-    if dispatcher.failing_since is not None:
-        state = "retrying"
-    elif held:
-        state = "rate_limited"
-    else:
-        state = "ok"
-    report = {
-        "state": state,
-        "last_error": dispatcher.last_error,
-        "failing_for_seconds": (
-            round(time.time() - dispatcher.failing_since, 1) if dispatcher.failing_since else 0
-        ),
-        "held_channels": held,
-        "oldest_pending_seconds": age,
-    }
-    return "delivery", report, state != "retrying"

@@ -23,10 +23,10 @@ from bot.digest.job import register_digest
 from bot.models import utcnow
 from bot.ownership.gate_watch import register_gate_watch
 from bot.source.jobs import register_source_poll
-from bot.watchdog import register_watchdog
+from bot.watchdog import TICK_SECONDS, Watchdog
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
     from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,29 @@ def register_pause_expiry(scheduler: AsyncIOScheduler, runtime: Runtime) -> None
         seconds=30,
         id="expire_pauses",
         max_instances=1,
+    )
+
+
+def register_watchdog(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """Every minute, inside `serve`: page breached handoffs and kick the outbox."""
+    watchdog = Watchdog(runtime.store, runtime.policies, runtime.settings.triage_channel or "")
+
+    async def check_handoffs() -> None:
+        try:
+            pages = await asyncio.to_thread(watchdog.tick)
+        except Exception:
+            log.exception("handoff watchdog tick failed; will retry")
+            return
+        if pages:
+            runtime.worker.kick()
+
+    scheduler.add_job(
+        check_handoffs,
+        "interval",
+        seconds=TICK_SECONDS,
+        id="handoff_watchdog",
+        max_instances=1,
+        coalesce=True,
     )
 
 

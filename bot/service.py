@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bot import blocks as kit
 from bot import observability, outbound
 from bot.classifier import Classifier, Sentiment
@@ -25,9 +23,10 @@ from bot.ownership.modes import EffectiveMode, ModeBook
 from bot.policies import Policy, PolicySet
 from bot.settings import Settings
 from bot.source.clean import clean_for_classification
-from bot.store import IntakeResult, OutboxItem, Store
+from bot.store import IntakeResult, OutboxItem, ProposalRecord, Store
 from bot.tickets import TicketIn
 from bot.triage import AUTO, TriageResult, triage_text
+from bot.triage_batch import triage_many
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +123,54 @@ class TriageService:
         """Durably store tickets; classification and posting follow in the worker."""
         return self.store.add_tickets(tickets, source=source)
 
+    def classify_text(self, ticket: Ticket) -> str:
+        """What the classifier reads: subject and the body with quotes and signatures trimmed."""
+        body = clean_for_classification(ticket.body[: CLASSIFY_CHARS * 2])
+        return f"{ticket.subject}\n{body}"[:CLASSIFY_CHARS].strip()
+
     def triage(
         self, ticket: Ticket, paused: set[str], modes: dict[str, EffectiveMode] | None = None
     ) -> TriageResult:
         # Quoted replies and signatures are trimmed for the classifier; the stored body keeps them.
-        body = clean_for_classification(ticket.body[: CLASSIFY_CHARS * 2])
-        text = f"{ticket.subject}\n{body}"[:CLASSIFY_CHARS].strip()
+        text = self.classify_text(ticket)
         return triage_text(ticket.id, text, self.classifier, self.policies, paused, modes)
+
+    def triage_batch(
+        self,
+        tickets: Sequence[Ticket],
+        paused: set[str],
+        modes: dict[str, EffectiveMode] | None = None,
+    ) -> list[tuple[Ticket, TriageResult]]:
+        """Classify a claimed batch: one model call when the classifier batches, else one by
+        one within CLAIM_SECONDS (a slow LLM posts what is done; the rest is released)."""
+        if len(tickets) > 1 and hasattr(self.classifier, "predict_many"):
+            started = time.monotonic()
+            try:
+                items = [(t.id, self.classify_text(t)) for t in tickets]
+                results = triage_many(items, self.classifier, self.policies, paused, modes)
+            except Exception:  # one bad ticket must not fail the batch: go one by one
+                log.exception("batched classification failed; classifying one by one")
+            else:
+                took = (time.monotonic() - started) / len(tickets)
+                for _ in tickets:
+                    observability.classified(took)
+                self._per_ticket = 0.8 * self._per_ticket + 0.2 * took
+                return list(zip(tickets, results, strict=True))
+        done: list[tuple[Ticket, TriageResult]] = []
+        deadline = time.monotonic() + CLAIM_SECONDS
+        for ticket in tickets:
+            if done and time.monotonic() > deadline:
+                break  # a slow classifier: post what is done; the rest is released
+            started = time.monotonic()
+            try:
+                done.append((ticket, self.triage(ticket, paused, modes)))
+            except Exception:  # a classifier bug must not stop the queue
+                log.exception("classifier failed on ticket %s; sending it to review", ticket.id)
+                done.append((ticket, self._failed_result(ticket)))
+            took = time.monotonic() - started
+            observability.classified(took)
+            self._per_ticket = 0.8 * self._per_ticket + 0.2 * took
+        return done
 
     def _priority(self, result: TriageResult) -> int:
         if {"no_go", "complaint_veto", "sarcasm"} & set(result.guardrails):
@@ -155,28 +195,13 @@ class TriageService:
                     break
                 paused = self.store.paused_names()
                 modes = self.modes.effective()
-                results = []
-                deadline = time.monotonic() + CLAIM_SECONDS
-                for ticket in claim.tickets:
-                    if results and time.monotonic() > deadline:
-                        break  # a slow classifier: post what is done; the rest is released
-                    started = time.monotonic()
+                records = []
+                for ticket, result in self.triage_batch(claim.tickets, paused, modes):
                     try:
-                        results.append((ticket, self.triage(ticket, paused, modes)))
-                    except Exception:  # a classifier bug must not stop the queue
-                        log.exception(
-                            "classifier failed on ticket %s; sending it to review", ticket.id
-                        )
-                        results.append((ticket, self._failed_result(ticket)))
-                    took = time.monotonic() - started
-                    observability.classified(took)
-                    self._per_ticket = 0.8 * self._per_ticket + 0.2 * took
-                recorded = 0
-                for ticket, result in results:
-                    try:
-                        recorded += self._record(ticket, result, session=claim.session)
+                        records.append(self._proposal_record(ticket, result))
                     except Exception:  # building the post failed: keep the ticket for a retry
                         log.exception("could not queue the post for ticket %s", ticket.id)
+                recorded = len(self.store.record_proposals(claim.session, records))
                 claim.session.commit()
             done += recorded
             if recorded == 0:
@@ -203,23 +228,31 @@ class TriageService:
             model_version=self.classifier.version,
         )
 
-    def _record(self, ticket: Ticket, result: TriageResult, session: Session | None = None) -> bool:
-        proposal = Proposal(
-            ticket_id=ticket.id,
+    def _proposal_record(self, ticket: Ticket, result: TriageResult) -> ProposalRecord:
+        """The proposal, its Slack posts and the ticket's new status, as plain values."""
+        proposal = {
+            "ticket_id": ticket.id,
+            "tag": result.tag,
+            "policy": result.policy,
+            "confidence": result.confidence,
+            "sentiment": str(result.sentiment),
+            "decision": result.decision,
+            "reasons": result.reasons,
+            "guardrails": result.guardrails,
+            "scores": result.scores,
+            "model_version": result.model_version,
+        }
+        ticket.policy = result.policy
+        view = self._ticket_view(ticket)
+        pview = kit.ProposalView(
             tag=result.tag,
-            policy=result.policy,
             confidence=result.confidence,
             sentiment=str(result.sentiment),
             decision=result.decision,
-            reasons=result.reasons,
-            guardrails=result.guardrails,
-            scores=result.scores,
-            model_version=result.model_version,
+            reasons=list(result.reasons),
+            policy=result.policy,
+            show=shadow.SHADOW_CODE not in (result.guardrails or []),
         )
-        ticket.policy = result.policy
-        view = self._ticket_view(ticket)
-        pview = self._proposal_view(proposal)
-        assert pview is not None
         tags = self.policies.tags
         priority = self._priority(result)
         policy = self._policy(result.policy)
@@ -264,9 +297,7 @@ class TriageService:
             ),
         )
         auto_tag = result.tag if status is TicketStatus.AUTO_ROUTED else None
-        return self.store.record_proposal(
-            proposal, status, outbox, auto_tag=auto_tag, session=session
-        )
+        return ProposalRecord(ticket.id, status, proposal, outbox, auto_tag)
 
     def _route_item(
         self,

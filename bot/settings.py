@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # Reliability and scale (README "Reliability and scale").
     slack_channel_rate: float = Field(default=1.0, ge=0)  # posts/s per channel; 0 = unpaced
     slack_channel_burst: int = Field(default=4, ge=1)
+    # chat.update has its own bucket (Slack's tier 3, about 50 a minute per workspace), apart
+    # from the per-channel posting bucket: a click's update never waits behind proposals.
+    slack_update_per_minute: float = Field(default=50.0, ge=0)  # 0 = unpaced
+    slack_update_burst: int = Field(default=10, ge=1)
     slack_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     outbox_lease_seconds: float = Field(default=60.0, gt=0)
     outbox_max_backoff_seconds: float = Field(default=60.0, gt=0)

@@ -28,7 +28,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.http_guard import raw_body
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

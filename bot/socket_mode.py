@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 
 async def connect_socket_mode(runtime: Runtime) -> AsyncSocketModeHandler:

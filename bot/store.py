@@ -7,13 +7,14 @@ row and the Slack calls it causes (transactional outbox).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -60,6 +61,17 @@ class OutboxItem:
 
 
 @dataclass(frozen=True)
+class ProposalRecord:
+    """One classified ticket, ready to store: plain values, no ORM object (the hot path)."""
+
+    ticket_id: str
+    status: TicketStatus
+    proposal: dict[str, Any]  # columns of `proposals` (ticket_id included)
+    outbox: list[OutboxItem]
+    auto_tag: str | None = None
+
+
+@dataclass(frozen=True)
 class NewTickets:
     """Tickets claimed for classification; the claim holds until `session` commits."""
 
@@ -78,7 +90,31 @@ class Transition:
     """The outcome of a conditional state change on a ticket."""
 
     applied: bool
-    ticket: Ticket | None
+    ticket: Ticket | None  # the ticket as it is now, when the change was refused
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """A model object's column values for a Core insert (an unset primary key left out)."""
+    values = {c.name: getattr(row, c.name) for c in type(row).__table__.columns}
+    if values.get("id") is None:
+        values.pop("id", None)
+    return values
+
+
+def _outbox_row(item: OutboxItem, now: datetime) -> dict[str, Any]:
+    """An outbox row's columns, defaults filled in (Core inserts bypass the model)."""
+    return {
+        "dedupe_key": item.dedupe_key,
+        "method": item.method,
+        "payload": item.payload,
+        "ticket_id": item.ticket_id,
+        "purpose": item.purpose,
+        "priority": item.priority,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 class Store:
@@ -98,28 +134,33 @@ class Store:
 
     # --- tickets ----------------------------------------------------------------------------
 
-    def _insert_new(self, session: Session, rows: list[dict[str, Any]]) -> list[str]:
-        """INSERT … ON CONFLICT DO NOTHING RETURNING id: the ids this call really created.
-
-        One statement executed for all rows (SQLAlchemy's insertmanyvalues batches them),
-        so the SQL is compiled once, not once per distinct batch size.
-        """
+    @functools.cached_property
+    def _intake_statements(self) -> tuple[Any, Any]:
+        """The intake hot path's two statements, built once per store (their compiled form
+        is then cached by SQLAlchemy): INSERT … ON CONFLICT DO NOTHING RETURNING id for the
+        tickets, a plain multi-row INSERT for their `ticket_received` audit rows."""
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            insert = postgresql.insert
+            insert_new = postgresql.insert
         elif dialect == "sqlite":
-            insert = sqlite.insert
+            insert_new = sqlite.insert
         else:
             raise RuntimeError(
                 f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
             )
-        stmt = insert(Ticket).on_conflict_do_nothing(index_elements=["id"]).returning(Ticket.id)
-        return [row[0] for row in session.execute(stmt, rows)]  # type: ignore[call-overload]
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        new = insert_new(tickets).on_conflict_do_nothing(index_elements=["id"])
+        return new.returning(tickets.c.id), insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
     def add_tickets(
         self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
     ) -> IntakeResult:
-        """Store tickets not seen before; a known id is skipped, never stored twice."""
+        """Store tickets not seen before; a known id is skipped, never stored twice.
+
+        The hot path of intake: SQLAlchemy Core on one connection, no ORM session, one
+        transaction (the intake batcher groups concurrent requests into it). Committed,
+        and so durable, before this returns.
+        """
         unique: dict[str, TicketIn] = {}
         for ticket in tickets:
             unique.setdefault(ticket.id, ticket)
@@ -140,8 +181,10 @@ class Store:
             }
             for t in unique.values()
         ]
-        with self.session() as session:
-            created = set(self._insert_new(session, rows))
+        insert_new, insert_received = self._intake_statements
+        with self.engine.begin() as connection:
+            # One statement for all rows (insertmanyvalues batches them).
+            created = {row[0] for row in connection.execute(insert_new, rows)}
             received = [
                 {
                     "at": now,
@@ -154,8 +197,7 @@ class Store:
                 if ticket_id in created
             ]
             if received:
-                session.execute(AuditEvent.__table__.insert(), received)  # type: ignore[attr-defined]
-            session.commit()
+                connection.execute(insert_received, received)
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created]
         observability.tickets_received(source, len(fresh))
@@ -297,6 +339,90 @@ class Store:
         self._enqueue(session, outbox)
         return True
 
+    def record_proposals(self, session: Session, records: Sequence[ProposalRecord]) -> list[str]:
+        """`record_proposal` for a whole claimed batch, in the caller's transaction.
+
+        Core statements, a few per batch instead of several per ticket: one conditional
+        UPDATE … RETURNING per (status, tag, policy) group moves tickets out of `new` (a
+        ticket already moved is skipped, so each is proposed once), then one multi-row
+        INSERT per table for proposals, audit events, decisions and outbox rows.
+        Returns the ids recorded.
+        """
+        if not records:
+            return []
+        now = utcnow()
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        groups: dict[tuple[str, str, str | None, str | None], list[str]] = {}
+        for record in records:
+            key = (
+                record.status.value,
+                str(record.proposal["tag"]),
+                record.proposal.get("policy"),
+                record.auto_tag,
+            )
+            groups.setdefault(key, []).append(record.ticket_id)
+        moved: set[str] = set()
+        for (status, tag, policy, auto_tag), ids in groups.items():
+            values: dict[str, Any] = {"status": status, "proposed_tag": tag, "policy": policy}
+            if auto_tag is not None:
+                values.update(final_tag=auto_tag, decided_by="bot", decided_at=now)
+            result = session.execute(
+                update(tickets)
+                .where(tickets.c.id.in_(ids), tickets.c.status == TicketStatus.NEW.value)
+                .values(**values)
+                .returning(tickets.c.id)
+            )
+            moved.update(row[0] for row in result)
+        done = [r for r in records if r.ticket_id in moved]
+        if not done:
+            return []
+        session.execute(
+            insert(Proposal.__table__),  # type: ignore[attr-defined]
+            [{"created_at": now, **r.proposal} for r in done],
+        )
+        audit_rows = [
+            {
+                "at": now,
+                "actor": "bot",
+                "action": "proposed",
+                "ticket_id": r.ticket_id,
+                "policy": r.proposal.get("policy"),
+                "detail": {
+                    key: r.proposal.get(key)
+                    for key in (
+                        "tag",
+                        "confidence",
+                        "sentiment",
+                        "decision",
+                        "reasons",
+                        "guardrails",
+                        "model_version",
+                    )
+                },
+            }
+            for r in done
+        ]
+        session.execute(insert(AuditEvent.__table__), audit_rows)  # type: ignore[attr-defined]
+        observability.emit_after_commit(session, [AuditEvent(**row) for row in audit_rows])
+        decisions = [
+            {
+                "ticket_id": r.ticket_id,
+                "action": "auto",
+                "tag": r.auto_tag,
+                "proposed_tag": r.proposal["tag"],
+                "actor": "bot",
+                "at": now,
+            }
+            for r in done
+            if r.auto_tag is not None
+        ]
+        if decisions:
+            session.execute(insert(Decision.__table__), decisions)  # type: ignore[attr-defined]
+        outbox = [_outbox_row(item, now) for r in done for item in r.outbox]
+        if outbox:
+            session.execute(insert(OutboxMessage.__table__), outbox)  # type: ignore[attr-defined]
+        return [r.ticket_id for r in done]
+
     def transition(
         self,
         ticket_id: str,
@@ -306,25 +432,32 @@ class Store:
         audit: AuditEvent,
         outbox: Iterable[OutboxItem] = (),
     ) -> Transition:
-        """Change a ticket only if it is still in an allowed status: one click, one decision."""
-        with self.session() as session:
-            result = session.exec(  # type: ignore[call-overload]
-                update(Ticket)
+        """Change a ticket only if it is still in an allowed status: one click, one decision.
+
+        Core statements in one transaction (a click is on the path to its chat.update):
+        the conditional UPDATE, then the decision, audit and outbox rows.
+        """
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                update(tickets)
                 .where(
-                    Ticket.id == ticket_id,  # type: ignore[arg-type]
-                    Ticket.status.in_([s.value for s in allowed_from]),  # type: ignore[attr-defined]
+                    tickets.c.id == ticket_id,
+                    tickets.c.status.in_([s.value for s in allowed_from]),
                 )
                 .values(**values)
-            )
-            if result.rowcount != 1:
-                session.rollback()
-                return Transition(applied=False, ticket=session.get(Ticket, ticket_id))
-            if decision is not None:
-                session.add(decision)
-            session.add(audit)
-            self._enqueue(session, outbox)
-            session.commit()
-            return Transition(applied=True, ticket=session.get(Ticket, ticket_id))
+            ).rowcount
+            if moved == 1:
+                if decision is not None:
+                    connection.execute(insert(Decision.__table__), _columns(decision))  # type: ignore[attr-defined]
+                connection.execute(insert(AuditEvent.__table__), _columns(audit))  # type: ignore[attr-defined]
+                rows = [_outbox_row(item, utcnow()) for item in outbox]
+                if rows:
+                    connection.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+        if moved != 1:
+            return Transition(applied=False, ticket=self.get_ticket(ticket_id))
+        observability.emit_committed([audit])
+        return Transition(applied=True, ticket=None)
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -375,20 +508,32 @@ class Store:
         return added
 
     def claim_outbox(
-        self, limit: int, lease: timedelta, exclude_channels: Iterable[str] = ()
+        self,
+        limit: int,
+        lease: timedelta,
+        exclude_channels: Iterable[str] = (),
+        *,
+        only_methods: Iterable[str] | None = None,
+        skip_methods: Iterable[str] = (),
     ) -> list[OutboxMessage]:
         """Take due messages, most urgent first, and lease them so no other process sends them.
 
         `SELECT … FOR UPDATE SKIP LOCKED`: concurrent claimers never get the same row, and a
         row whose claimer died becomes due again when its lease runs out. Channels that this
         process may not post to right now (paced or rate-limited) are left for later.
+        `only_methods` / `skip_methods` split the queue into lanes (chat.update has its own).
         """
         now = utcnow()
         excluded = sorted(set(exclude_channels))
-        due = (
+        due: tuple[Any, ...] = (
             OutboxMessage.status == OutboxStatus.PENDING.value,
             OutboxMessage.next_attempt_at <= now,
         )
+        if only_methods is not None:
+            due = (*due, col(OutboxMessage.method).in_(sorted(set(only_methods))))
+        skipped = sorted(set(skip_methods))
+        if skipped:
+            due = (*due, col(OutboxMessage.method).not_in(skipped))
         candidates = select(OutboxMessage.id).where(*due)
         if excluded:
             channel = func.coalesce(OutboxMessage.payload["channel"].as_string(), "")  # type: ignore[index]
@@ -436,10 +581,10 @@ class Store:
             ).one()
 
     def outbox_sent(self, message_id: int, channel: str | None, ts: str | None) -> None:
-        """Mark a call accepted by Slack (two statements: this runs once per post)."""
+        """Mark a call accepted by Slack (Core, two statements: this runs once per post)."""
         outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
         tickets = Ticket.__table__  # type: ignore[attr-defined]
-        with self.session() as session:
+        with self.engine.begin() as session:
             row = session.execute(
                 update(outbox)
                 .where(outbox.c.id == message_id)
@@ -461,7 +606,6 @@ class Store:
             if row is not None and channel and ts:
                 payload = row.payload if isinstance(row.payload, dict) else {}
                 self._record_controls(session, channel, ts, control_block_ids(payload))
-            session.commit()
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
         with self.session() as session:
@@ -640,7 +784,7 @@ class Store:
     # --- where controls are shown ---------------------------------------------------------------
 
     def _record_controls(
-        self, session: Session, channel: str, ts: str, block_ids: Iterable[str]
+        self, session: Session | Connection, channel: str, ts: str, block_ids: Iterable[str]
     ) -> None:
         rows = [
             {"channel": channel, "ts": ts, "block_id": block_id, "recorded_at": utcnow()}

@@ -15,12 +15,10 @@ a ticket once. Time is a parameter (`now`) so tests control the clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -37,11 +35,6 @@ from bot import blocks as kit
 from bot.models import AuditEvent, Ticket, TicketStatus, utcnow
 from bot.policies import Policy, PolicySet
 from bot.store import OutboxItem, Store
-
-if TYPE_CHECKING:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from bot.app import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -331,30 +324,4 @@ def waiting_line(ticket: Ticket, since: datetime, now: datetime) -> str:
     return (
         f"• #{kit.escape_mrkdwn(ticket.id)}{policy}: {state}, waiting "
         f"{human_duration(minutes_between(since, now))}, {paged}"
-    )
-
-
-# --- the scheduled job ----------------------------------------------------------------------
-
-
-def register_watchdog(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
-    """Every minute, inside `serve`: page breached handoffs and kick the outbox."""
-    watchdog = Watchdog(runtime.store, runtime.policies, runtime.settings.triage_channel or "")
-
-    async def check_handoffs() -> None:
-        try:
-            pages = await asyncio.to_thread(watchdog.tick)
-        except Exception:
-            log.exception("handoff watchdog tick failed; will retry")
-            return
-        if pages:
-            runtime.worker.kick()
-
-    scheduler.add_job(
-        check_handoffs,
-        "interval",
-        seconds=TICK_SECONDS,
-        id="handoff_watchdog",
-        max_instances=1,
-        coalesce=True,
     )

@@ -1,7 +1,9 @@
 """The background work of one process: classify new tickets, deliver queued Slack calls.
 
-Two loops, so a slow or paced Slack never delays classification and a slow classifier
-never delays delivery. Each wakes when kicked (a ticket arrived, a button was clicked)
+Three loops, so a slow or paced Slack never delays classification, a slow classifier
+never delays delivery, and a click's chat.update (its own lane and rate bucket) never
+waits behind a backlog of proposals. Classification runs in a worker thread, a batch of
+tickets per model call, so the event loop stays free for clicks and intake. Each wakes when kicked (a ticket arrived, a button was clicked)
 and otherwise polls, so work left by a crash or by another process is resumed. All
 work is claimed in the store, so any number of processes may run this at once.
 """
@@ -14,12 +16,13 @@ import logging
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.outbox import OutboxDispatcher
+from bot.outbox import POSTS, UPDATES, OutboxDispatcher
 from bot.service import TriageService
 
 log = logging.getLogger(__name__)
 
 MIN_WAKE_SECONDS = 0.01
+COALESCE_SECONDS = 0.05
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -38,6 +41,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self._classify_wake = asyncio.Event()
         self._deliver_wake = asyncio.Event()
+        self._update_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -45,6 +49,7 @@ class Worker:
         """Ask for a pass now instead of at the next poll."""
         self._classify_wake.set()
         self._deliver_wake.set()
+        self._update_wake.set()
 
     async def classify_pending(self) -> int:
         """Classify every stored `new` ticket this process can claim."""
@@ -71,28 +76,34 @@ class Worker:
             except Exception:
                 log.exception("classification pass failed; retrying at the next poll")
             await _wait(self._classify_wake, self.poll_seconds)
+            if self._classify_wake.is_set() and not self._stopping:
+                # Woken by intake: let a burst of arrivals gather into one batch, so a flood
+                # of one-ticket requests costs a few model calls and commits, not one each.
+                await asyncio.sleep(COALESCE_SECONDS)
 
-    async def _deliver_loop(self) -> None:
+    async def _deliver_loop(self, lane: str = POSTS) -> None:
+        wake = self._update_wake if lane == UPDATES else self._deliver_wake
         while not self._stopping:
-            self._deliver_wake.clear()
+            wake.clear()
             try:
-                await self.dispatcher.drain()
+                await self.dispatcher.drain(lane)
             except DBAPIError as exc:
                 log.warning("store unavailable (%s); delivery retries", type(exc.orig).__name__)
             except Exception:
                 log.exception("delivery pass failed; retrying at the next poll")
             timeout = self.poll_seconds
-            hint = self.dispatcher.next_wake()
+            hint = self.dispatcher.next_wake(lane)
             if hint is not None:
                 timeout = min(timeout, hint)
-            await _wait(self._deliver_wake, timeout)
+            await _wait(wake, timeout)
 
     def start(self) -> None:
         if not self._tasks:
             self._stopping = False
             self._tasks = [
                 asyncio.create_task(self._classify_loop(), name="triage-classify"),
-                asyncio.create_task(self._deliver_loop(), name="triage-deliver"),
+                asyncio.create_task(self._deliver_loop(POSTS), name="triage-deliver"),
+                asyncio.create_task(self._deliver_loop(UPDATES), name="triage-updates"),
             ]
 
     async def stop(self, timeout: float = 10.0) -> None:

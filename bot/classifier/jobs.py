@@ -28,7 +28,7 @@ from bot.models import AuditEvent, utcnow
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 60

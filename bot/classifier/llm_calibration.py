@@ -98,8 +98,8 @@ def human_labelled(
     engine: Engine, log: PredictionLog, model: str
 ) -> dict[str, list[tuple[float, bool]]]:
     """(raw, right?) pairs per method, from tickets a human approved or reassigned."""
+    from bot.classifier.signals import MAX_SCAN_CHARS
     from bot.models import Decision, Ticket
-    from bot.service import CLASSIFY_CHARS
 
     with Session(engine) as session:
         rows = session.exec(
@@ -113,7 +113,8 @@ def human_labelled(
     for decision, ticket in rows:
         if ticket.id in latest or not decision.tag:
             continue
-        text = f"{ticket.subject}\n{ticket.body}"[:CLASSIFY_CHARS].strip()
+        # The cut the service classifies (bot.service.CLASSIFY_CHARS), named from below it.
+        text = f"{ticket.subject}\n{ticket.body}"[: MAX_SCAN_CHARS + 1].strip()
         latest[ticket.id] = (text_sha(text), decision.tag)
     answers = log.lookup([sha for sha, _ in latest.values()], model)
     pairs: dict[str, list[tuple[float, bool]]] = {}

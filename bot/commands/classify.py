@@ -1,4 +1,8 @@
-"""`triage-bot classify FILE`: offline triage of a CSV/JSONL file, no Slack, no network."""
+"""`triage-bot classify FILE`: offline triage of a CSV/JSONL file, no Slack, no network.
+
+It streams: rows are read, classified in batches of what is ready and written as they go,
+in constant memory however large the file (or `-` for standard input, or a pipe).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.commands.common import CommandError, classifier_and_policies, progress
-from bot.intake.files import TicketFileError, read_ticket_file
-from bot.settings import Settings
-from bot.triage import TriageResult, triage_text
+BATCH = 256  # tickets per model call; a slow pipe gets smaller batches, never a wait
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,13 +21,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="triage a CSV or JSONL file of tickets offline",
         description="Propose a tag, confidence, sentiment and decision for every ticket in FILE.",
     )
-    parser.add_argument("file", type=Path, help="CSV (header row) or JSONL file of tickets")
+    parser.add_argument(
+        "file", type=Path, help="CSV (header row) or JSONL file of tickets; '-' reads stdin"
+    )
     parser.add_argument("--format", choices=["table", "jsonl"], default="table")
     parser.add_argument("--input-format", choices=["csv", "jsonl"], help="override detection")
+    parser.add_argument(
+        "--progress",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="progress on stderr: auto = on a terminal or once a run gets long (never stdout)",
+    )
     parser.set_defaults(run=run)
 
 
-def _table_row(result: TriageResult) -> str:
+TABLE_HEADER = f"{'ticket':<14} {'tag':<18} {'conf':>5}  {'sentiment':<9} {'decision':<7} why"
+
+
+def _table_row(result) -> str:
     reasons = "; ".join(r.split(":", 1)[0] for r in result.reasons) or "-"
     return (
         f"{result.ticket_id[:14]:<14} {result.tag:<18} {result.confidence:>5.2f}  "
@@ -34,32 +46,66 @@ def _table_row(result: TriageResult) -> str:
     )
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def make_progress(args: argparse.Namespace, label: str, path: Path | None, holder: list):
+    """The stderr progress line for a command reading `path` (ETA from bytes read)."""
+    from bot.progress import Progress, file_fraction
+
+    if getattr(args, "progress", "auto") == "never":
+        return None
+    size = path.stat().st_size if path is not None and path.is_file() else 0
+    always = getattr(args, "progress", "auto") == "always"
+    return Progress(label, fraction=file_fraction(holder, size), always=always)
+
+
+def run(args: argparse.Namespace, settings) -> int:
+    from bot.commands.common import CommandError, classifier_and_policies
+    from bot.intake.files import TicketFileError, read_ticket_file
+    from bot.streaming import ready_batches
+    from bot.triage_batch import triage_many
+
+    handle: list = []
+    try:
+        # The file is checked before anything is printed: an error is one line, no header.
+        rows = read_ticket_file(args.file, args.input_format, on_open=handle.append)
+    except TicketFileError as exc:
+        raise CommandError(str(exc)) from exc
     classifier, policies = classifier_and_policies(settings)
+    progress = make_progress(args, "classify", args.file, handle)
     decisions: Counter[str] = Counter()
     skipped = 0
     out = sys.stdout
-    if args.format == "table":
-        print(
-            f"{'ticket':<14} {'tag':<18} {'conf':>5}  {'sentiment':<9} {'decision':<7} why",
-            file=out,
-        )
+    table = args.format == "table"
+    header_due = table
     try:
-        for row in read_ticket_file(args.file, args.input_format):
-            if row.ticket is None:
-                skipped += 1
-                print(f"{args.file}: {row.problem}; skipped", file=sys.stderr)
-                continue
-            result = triage_text(row.ticket.id, row.ticket.text, classifier, policies)
-            decisions[result.decision] += 1
-            if args.format == "jsonl":
-                out.write(json.dumps(result.as_output(), ensure_ascii=False) + "\n")
-            else:
-                print(_table_row(result), file=out)
-            progress(sum(decisions.values()))
+        for batch in ready_batches(rows, BATCH):
+            items = []
+            for row in batch:
+                if row.ticket is None:
+                    skipped += 1
+                    print(f"{args.file}: {row.problem}; skipped", file=sys.stderr)
+                else:
+                    items.append((row.ticket.id, row.ticket.text))
+            lines = []
+            for result in triage_many(items, classifier, policies):
+                decisions[result.decision] += 1
+                if table:
+                    lines.append(_table_row(result))
+                else:
+                    lines.append(json.dumps(result.as_output(), ensure_ascii=False))
+            if header_due and lines:
+                out.write(TABLE_HEADER + "\n")
+                header_due = False
+            if lines:
+                out.write("\n".join(lines) + "\n")
+                out.flush()  # as it goes: a reader of a pipe sees each batch at once
+            if progress is not None:
+                progress.update(decisions.total())
     except TicketFileError as exc:
         raise CommandError(str(exc)) from exc
-    total = sum(decisions.values())
+    finally:
+        if progress is not None:
+            progress.finish()
+    total = decisions.total()
     share = f" ({decisions['auto'] / total:.0%} automated)" if total else ""
     print(
         f"{total} ticket(s): {decisions['auto']} auto, {decisions['review']} to review{share}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
+from typing import TYPE_CHECKING
 
-from bot.app import Runtime, build_runtime
 from bot.commands.common import CommandError
 from bot.db import ensure_schema, make_engine
 from bot.policies import PolicyError
@@ -21,6 +22,9 @@ from bot.source.outcomes import refresh_outcomes
 from bot.source.poller import PollResult, SourcePoller
 from bot.source.query import validate_query
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 PROGRESS_EVERY = 10_000
 
@@ -45,10 +49,17 @@ class _Progress:
 
     def __init__(self) -> None:
         self.next = PROGRESS_EVERY
+        self.started = time.monotonic()
 
     def __call__(self, result: PollResult) -> None:
         if result.rows_read >= self.next:
-            print(f"ingest: … {result.summary()}", file=sys.stderr, flush=True)
+            elapsed = max(time.monotonic() - self.started, 1e-9)
+            print(
+                f"ingest: … {result.summary()}; {result.rows_read / elapsed:,.0f} rows/s, "
+                f"{elapsed:,.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             while self.next <= result.rows_read:
                 self.next += PROGRESS_EVERY
 
@@ -91,6 +102,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             poller.close()
             engine.dispose()
+    from bot.app import build_runtime  # the Slack app, only when posting
+
     try:
         runtime = build_runtime(settings)
     except PolicyError as exc:

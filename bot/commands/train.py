@@ -78,7 +78,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def stage(message: str) -> None:
     """A progress line on stderr: training on a large history takes a while."""
+    from bot.progress import clear_line
+
+    clear_line()  # a redrawn rows-read line on a terminal is cleared first
     print(f"… {message}", file=sys.stderr, flush=True)
+
+
+def _phase(progress) -> str:  # type: ignore[no-untyped-def]
+    """'fitting' once the rows stop coming (reading is over; the model is being fitted)."""
+    return "fitting the model" if progress.clock() - progress.last_change > 1.0 else ""
 
 
 def operator() -> str:
@@ -118,20 +126,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _train(
     args: argparse.Namespace, settings: Settings, files: list[Path], use_query: bool, engine=None
 ):  # type: ignore[no-untyped-def]
+    from bot.progress import Progress, reporting
+
     started = time.perf_counter()
     stage("reading the labelled history" + (" and SOURCE_TRAIN_QUERY" if use_query else ""))
+    # Rows read, their rate and the elapsed time on stderr (on a terminal, or on long runs).
+    progress = Progress("train", unit="rows read")
     try:
-        data = gather(
-            settings,
-            files,
-            use_human=not args.no_human,
-            engine=engine,
-            use_query=use_query,
-            base=args.base,
-            progress=stage,
-        )
-        stage(f"fitting on {len(data.fit):,} tickets")
-        arrays, report = fit(data, args.confidence, args.target_precision)
+        with reporting(progress, phase=lambda: _phase(progress)):
+            data = gather(
+                settings,
+                files,
+                use_human=not args.no_human,
+                engine=engine,
+                use_query=use_query,
+                base=args.base,
+                progress=stage,
+            )
+            stage(f"fitting on {len(data.fit):,} tickets")
+            arrays, report = fit(data, args.confidence, args.target_precision)
     except TrainingError as exc:
         raise CommandError(str(exc)) from exc
     for line in data.lines():

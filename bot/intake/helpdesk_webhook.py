@@ -16,7 +16,7 @@ from bot.intake.helpdesks import ADAPTERS, PayloadError
 from bot.intake.webhook import store_items
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 ROUTE = "/tickets/{helpdesk}"

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.tickets import TicketIn, TicketRejected
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

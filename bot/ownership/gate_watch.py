@@ -24,8 +24,8 @@ from bot.store import OutboxItem, Store
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.app import Runtime
     from bot.ownership.modes import ModeBook
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from bot.models import utcnow
 from bot.source.state import SourceStateRepo
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 
 def source_check(runtime: Runtime) -> tuple[str, Any, bool]:

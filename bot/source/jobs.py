@@ -15,7 +15,7 @@ from bot.models import utcnow
 from bot.source.errors import SourceError
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
     from bot.service import TriageService
     from bot.settings import Settings
     from bot.source.poller import SourcePoller

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
+
+_TRIGGERS = itertools.count(1)
+
+
+def _trigger_id() -> str:
+    """Unique per request, as Slack's are: two identical commands in the same second are
+    two requests, not a replay of one (the bot refuses replayed signatures)."""
+    return f"{time.time_ns()}.{next(_TRIGGERS)}"
 
 
 def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -33,7 +42,7 @@ def slash_command(
             "team_id": "T0TEST",
             "api_app_id": "A0TEST",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": _trigger_id(),
             "token": "legacy",
         }
     )
@@ -72,7 +81,7 @@ def block_action(
         "channel": {"id": channel, "name": "triage"},
         "message": {"ts": message_ts, "type": "message", "blocks": []},
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": _trigger_id(),
         "actions": [action],
     }
     return urlencode({"payload": json.dumps(payload)})

@@ -18,8 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import build_runtime
+from bot.metrics_endpoint import render
 from bot.models import TicketStatus
-from bot.observability import render
 from bot.watchdog import Watchdog
 from tests.conftest import TRIAGE_CHANNEL, BotUnderTest, make_settings
 from tests.operations.conftest import METRICS_TOKEN
