@@ -122,7 +122,7 @@ class Control:
         until = now + duration if duration else None
         scope = "*all automation*" if target == ALL else f"policy `{target}`"
         until_text = f" until {kit.slack_date(until)}" if until else ""
-        why = f" Reason: {reason}" if reason else ""
+        why = f" Reason: {reason.rstrip('.')}." if reason else ""
         announcement = (
             f":double_vertical_bar: {kit.mention(user)} paused {scope}{until_text}.{why} "
             "Every ticket is still posted here for human review."

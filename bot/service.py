@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from bot import blocks as kit
 from bot import observability, outbound
+from bot.channel import people
+from bot.channel import reasons as human
 from bot.classifier import Classifier, Sentiment
 from bot.classifier.signals import MAX_SCAN_CHARS
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
@@ -93,8 +95,11 @@ class TriageService:
             id=ticket.id,
             subject=ticket.subject,
             body=ticket.body,
-            requester=ticket.requester,
+            requester=people.requester_label(ticket.requester, self.settings.show_requester),
             redact_pii=policy.redact_pii if policy else True,
+            url=people.ticket_url(
+                ticket.id, getattr(ticket, "url", "") or "", self.settings.ticket_url_template
+            ),
         )
 
     def _proposal_view(self, proposal: Proposal | None) -> kit.ProposalView | None:
@@ -108,6 +113,7 @@ class TriageService:
             reasons=list(proposal.reasons),
             policy=proposal.policy,
             show=not shadow.is_shadow(proposal),
+            guardrails=tuple(proposal.guardrails or ()),
         )
 
     @property
@@ -414,7 +420,8 @@ class TriageService:
             f":white_check_mark: *{verb}* as `{final}` by {kit.mention(user)} {kit.slack_date(now)}"
         )
         view = self._ticket_view(ticket)
-        message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
+        pview = self._proposal_view(proposal)
+        message = kit.decided_message(view, pview, outcome, self._excerpt)
         outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
         outbox.append(
             self._route_item(
@@ -477,7 +484,8 @@ class TriageService:
             + (f" (owner of {policy.name})" if policy and not shadow.is_shadow(proposal) else "")
         )
         message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
-        reason = "; ".join(proposal.reasons[:3]) if proposal and proposal.reasons else ""
+        said = human.sentences(proposal.reasons, proposal.policy, 1) if proposal else []
+        reason = said[0] if said else ""
         if shadow.is_shadow(proposal):  # the reasons name the hidden tag
             reason = shadow.HANDOFF_REASON
         page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)

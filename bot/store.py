@@ -132,6 +132,7 @@ class Store:
                 "subject": t.subject,
                 "body": t.body,
                 "requester": t.requester,
+                "url": t.url,
                 "created_at": t.created_at,
                 "received_at": now,
                 "source": source,

@@ -133,7 +133,7 @@ async def test_paused_policy_still_posts_every_ticket_for_review(bot: BotUnderTe
     for i in range(1, 5):
         proposal = await post_and_wait(bot, f"P-{i}", billing_text(bot, i))
         assert actions(proposal) == ["triage_approve", "triage_reassign", "triage_not_sure"]
-        assert "policy billing is paused" in str(proposal.params["blocks"])
+        assert "billing is paused" in str(proposal.params["blocks"])
         stored = bot.runtime.store.latest_proposal(f"P-{i}")
         assert stored.decision == "review" and "paused" in stored.guardrails
         assert bot.runtime.store.get_ticket(f"P-{i}").status == TicketStatus.REVIEW

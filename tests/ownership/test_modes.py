@@ -133,7 +133,9 @@ async def test_auto_waits_for_the_launch_gate_then_routes(bot: BotUnderTest):
         proposal = await post_and_wait(bot, f"L-{i}", billing_text(bot, i))
         stored = bot.runtime.store.latest_proposal(f"L-{i}")
         assert stored.decision == "review" and stored.guardrails == ["launch_gate"]
-        assert "launch_gate" in shown_text(proposal)  # the proposal is shown, as in suggest
+        # The proposal is shown, as in suggest, with the gate said in words, not as a code.
+        assert "still learning" in shown_text(proposal)
+        assert "launch_gate" not in shown_text(proposal)
         assert "triage_approve" in actions(proposal)
     status = (await answer(bot, "/triage-status", "", AGENT))["text"]
     billing = status[status.index("• `billing`") :].split("• `", 2)[1]
