@@ -19,6 +19,8 @@ from bot import blocks as kit
 from bot import observability, outbound
 from bot.channel import people
 from bot.channel import reasons as human
+from bot.channel.summary import RoutedSummaries, grouped_message_at
+from bot.channel.surge import Placement, SurgeGroups
 from bot.classifier import Classifier, Sentiment
 from bot.classifier.signals import MAX_SCAN_CHARS
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
@@ -77,6 +79,8 @@ class TriageService:
         # Stored overrides + launch gate (bot.ownership); the gate counts only the proposals
         # of the live model's lineage (bot.classifier.registry).
         self.modes = ModeBook(store, policies, versions=self._evidence_versions)
+        self.summaries = RoutedSummaries(self)  # ROUTED_SUMMARY_SECONDS (bot.channel)
+        self.surge = SurgeGroups(self)  # SURGE_MIN_TICKETS (bot.channel)
         self._per_ticket = 0.001  # seconds one classification takes (moving average)
 
     def _evidence_versions(self) -> list[str] | None:
@@ -178,9 +182,16 @@ class TriageService:
                     observability.classified(took)
                     self._per_ticket = 0.8 * self._per_ticket + 0.2 * took
                 recorded = 0
+                placed = self.surge.assign(claim.session, results)
                 for ticket, result in results:
+                    where = placed.get(ticket.id)
                     try:
-                        recorded += self._record(ticket, result, session=claim.session)
+                        recorded += self._record(
+                            ticket,
+                            self.surge.hold(result, where),
+                            session=claim.session,
+                            placement=where,
+                        )
                     except Exception:  # building the post failed: keep the ticket for a retry
                         log.exception("could not queue the post for ticket %s", ticket.id)
                 claim.session.commit()
@@ -209,7 +220,13 @@ class TriageService:
             model_version=self.classifier.version,
         )
 
-    def _record(self, ticket: Ticket, result: TriageResult, session: Session | None = None) -> bool:
+    def _record(
+        self,
+        ticket: Ticket,
+        result: TriageResult,
+        session: Session | None = None,
+        placement: Placement | None = None,
+    ) -> bool:
         proposal = Proposal(
             ticket_id=ticket.id,
             tag=result.tag,
@@ -252,27 +269,58 @@ class TriageService:
             message = build(view, pview, tags, self._excerpt)
             headline = "Needs triage:"
             status = TicketStatus.REVIEW
-        outbox.insert(
-            0,
-            OutboxItem(
-                dedupe_key=f"proposal:{ticket.id}",
-                method="chat.postMessage",
-                payload={
-                    "channel": self._triage_channel,
-                    "text": kit.fallback_text(view, headline),
-                    "blocks": kit.to_dicts(message),
-                    "unfurl_links": False,
-                    "unfurl_media": False,
-                },
-                ticket_id=ticket.id,
-                purpose="proposal",
-                priority=priority,
-            ),
-        )
+        grouped = placement is not None and placement.kind == "member"
+        summarised = status is TicketStatus.AUTO_ROUTED and self.summaries.enabled
+        summarised = summarised and session is not None
+        if not (summarised or grouped):  # else: in the interval's summary / the group's thread
+            outbox.insert(0, self._proposal_post(ticket, view, message, headline, priority))
         auto_tag = result.tag if status is TicketStatus.AUTO_ROUTED else None
-        return self.store.record_proposal(
+        recorded = self.store.record_proposal(
             proposal, status, outbox, auto_tag=auto_tag, session=session
         )
+        if recorded and summarised and session is not None:
+            self.summaries.collect(session, ticket.id)
+        return recorded
+
+    def _proposal_post(
+        self,
+        ticket: Ticket,
+        view: kit.TicketView,
+        message: list,
+        headline: str,
+        priority: int,
+    ) -> OutboxItem:
+        return OutboxItem(
+            dedupe_key=f"proposal:{ticket.id}",
+            method="chat.postMessage",
+            payload={
+                "channel": self._triage_channel,
+                "text": kit.fallback_text(view, headline),
+                "blocks": kit.to_dicts(message),
+                "unfurl_links": False,
+                "unfurl_media": False,
+            },
+            ticket_id=ticket.id,
+            purpose="proposal",
+            priority=priority,
+        )
+
+    def proposal_item(self, ticket: Ticket, proposal: Proposal | None) -> OutboxItem:
+        """A review ticket's own proposal post (a member pulled out of a surge group)."""
+        view = self._ticket_view(ticket)
+        pview = self._proposal_view(proposal)
+        if pview is None:
+            pview = kit.ProposalView(
+                tag=ticket.proposed_tag or "",
+                confidence=0.0,
+                sentiment="neutral",
+                decision="review",
+                reasons=[],
+                policy=ticket.policy,
+            )
+        build = kit.review_message if pview.show else shadow.review_message
+        message = build(view, pview, self.policies.tags, self._excerpt)
+        return self._proposal_post(ticket, view, message, "Needs triage", PRIORITY_REVIEW)
 
     def _route_item(
         self,
@@ -422,7 +470,13 @@ class TriageService:
         view = self._ticket_view(ticket)
         pview = self._proposal_view(proposal)
         message = kit.decided_message(view, pview, outcome, self._excerpt)
-        outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
+        summary = grouped_message_at(self.store, *clicked)
+        if summary is not None and summary.purpose == "summary":
+            # A line of a routed summary: that line changes, the other tickets stay.
+            line = self.summaries.rebuilt(summary, ticket_id, outcome)
+            outbox = [line] if line is not None else []
+        else:
+            outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
         outbox.append(
             self._route_item(
                 ticket,

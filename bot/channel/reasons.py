@@ -10,7 +10,7 @@ import re
 
 # Codes whose ticket could have been routed alone were it not for a setting: the
 # confidence is real, so the proposal says why it is held instead of how sure it is.
-HELD_CODES = frozenset({"launch_gate", "paused", "mode_suggest", "mode_shadow", "mode"})
+HELD_CODES = frozenset({"launch_gate", "paused", "mode_suggest", "mode_shadow", "mode", "surge"})
 # Guardrails that keep a ticket out of any bulk decision (surge groups).
 BULK_BLOCKERS = frozenset(
     {"no_go", "sarcasm", "complaint_veto", "unfamiliar", "llm_error", "classifier_error"}
@@ -78,6 +78,8 @@ def sentence(reason: str, policy: str | None = None) -> str:
     if code == "mode":
         mode = rest.rsplit(" in ", 1)[-1].replace(" mode", "") if " in " in rest else "suggest"
         return f"{name} is in {mode} mode: a human decides every ticket."
+    if code == "surge":
+        return "One of many similar tickets at once: decided as a group."
     if code == "llm_budget":
         return "The AI budget for today is used up; the local model answered."
     return _sentence(rest.split(";")[0])
@@ -99,9 +101,7 @@ def codes(reasons: list[str]) -> list[str]:
 
 def held_only(guardrails: list[str]) -> bool:
     """True when only settings (mode, gate, pause) hold the ticket: its confidence is fine."""
-    return bool(guardrails) and all(
-        g in HELD_CODES or g.startswith("mode_") for g in guardrails
-    )
+    return bool(guardrails) and all(g in HELD_CODES or g.startswith("mode_") for g in guardrails)
 
 
 def bulk_blocked(guardrails: list[str]) -> bool:
