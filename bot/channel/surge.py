@@ -182,6 +182,21 @@ class SurgeGroups:
                     best, best_score = group, score
             if best is not None:
                 placed[ticket.id] = self._join(session, best, ticket, result, now)
+        #    ... or resembles a ticket of this batch that joined one (a chain of near-duplicates).
+        by_id = {group.id: group for group in groups}
+        changed = True
+        while changed:
+            changed = False
+            for i, (ticket, result) in enumerate(candidates):
+                if ticket.id in placed:
+                    continue
+                for j, (other, _) in enumerate(candidates):
+                    joined = placed.get(other.id)
+                    if joined is not None and sims[i, j] >= threshold and joined.group_id in by_id:
+                        group = by_id[joined.group_id]
+                        placed[ticket.id] = self._join(session, group, ticket, result, now)
+                        changed = True
+                        break
         # 2. Start a group where enough similar tickets arrived together: the connected
         #    parts of the batch's similarity graph, counting similar recent tickets too.
         for cluster in _components(
