@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     from bot.app import Runtime
 
+from bot.channel.gate_view import register_gate_notices
+
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 2.0
@@ -22,6 +24,7 @@ FLUSH_SECONDS = 2.0
 
 def register_channel_jobs(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
     service = runtime.service
+    register_gate_notices(scheduler, runtime)
     if not (service.summaries.enabled or service.surge.enabled):
         return
 

@@ -193,7 +193,7 @@ async def test_status_shows_pauses_owners_modes_thresholds_and_precision(bot: Bo
         assert "mode *auto*" in line and "threshold calibrated" in line
     billing_line = next(ln for ln in text.splitlines() if ln.startswith("• `billing`"))
     assert "*paused*" in billing_line
-    assert "no decided tickets in 30 days" in text  # recent precision, nothing decided yet
+    assert "no decisions in 30 days" in text  # recent precision, nothing decided yet
     assert "waiting for a human" in text
 
 
