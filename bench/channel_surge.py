@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import col, select  # noqa: E402
 
-from bot.channel.models import GroupMember, MemberKind, SurgeGroup  # noqa: E402
+from bot.channel.models import GroupMember, MemberKind, SummaryEntry, SurgeGroup  # noqa: E402
 from bot.classifier import load_classifier  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.models import (  # noqa: E402
@@ -143,34 +143,87 @@ class SlowSlack:
         return [(at, row) for at, row in self.posts if row.payload.get("channel") == TRIAGE]
 
 
+def setup(tmp: Path) -> tuple[Settings, Store, TriageService, Clock, SlowSlack]:
+    """A fresh store, the shipped policies (launch gate off: the bot may route alone), the
+    local classifier, summaries every 5 minutes and groups from 8 similar tickets."""
+    policies = tmp / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    glob = policies / "_global.yml"
+    glob.write_text(glob.read_text().replace("launch_min_decided: 50", "launch_min_decided: 0"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    upgrade(url)
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        policies_dir=policies,
+        triage_channel=TRIAGE,
+        routed_summary_seconds=300,
+        surge_min_tickets=8,
+    )
+    engine = make_engine(url)
+    store = Store(engine)
+    classifier = load_classifier("local", settings=settings, engine=engine)
+    service = TriageService(
+        settings, store, classifier, require_policies(policies, list(classifier.tags))
+    )
+    clock = Clock(utcnow())
+    service.summaries.clock = clock
+    service.surge.clock = clock
+    slack = SlowSlack(store, clock)
+
+    return settings, store, service, clock, slack
+
+
+def normal_day(hours: int = 3, seed: int = 7) -> dict:
+    """20 tickets an hour, 80% routed alone: messages in the triage channel vs the target
+    of at most one per review ticket plus one routed summary per interval."""
+    rng = random.Random(seed)
+    tmp = Path(tempfile.mkdtemp(prefix="channel-day-"))
+    try:
+        settings, store, service, clock, slack = setup(tmp)
+        start = clock.now
+        tickets = varied(service, 4 * hours, 16 * hours)
+        rng.shuffle(tickets)
+        gap = 3600 / 20
+        step = 5
+        arrived = 0
+        for second in range(0, hours * 3600 + 2 * settings.routed_summary_seconds, step):
+            clock.now = start + timedelta(seconds=second)
+            due = min(len(tickets), int(second // gap) + 1)
+            if arrived < due:
+                service.intake([TicketIn.from_raw(t) for t in tickets[arrived:due]], "bench")
+                arrived = due
+            service.process_new(limit=1000)
+            service.summaries.flush(clock.now)
+            service.surge.flush(clock.now)
+            for _ in range(step):
+                slack.tick()
+        posts = slack.triage_posts()
+        kinds = Counter(row.purpose for _, row in posts)
+        with store.session() as session:
+            review = len(
+                session.exec(select(Ticket).where(Ticket.status == TicketStatus.REVIEW.value)).all()
+            )
+            slots = {e.slot for e in session.exec(select(SummaryEntry)).all()}
+        return {
+            "hours": hours,
+            "tickets": len(tickets),
+            "review_tickets": review,
+            "intervals_with_routed_tickets": len(slots),
+            "triage_channel_messages": len(posts),
+            "target": review + len(slots),
+            "by_kind": dict(kinds),
+            "surge_groups": kinds.get("group", 0),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(seed: int = 7) -> dict:
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="channel-bench-"))
     try:
-        policies = tmp / "policies"
-        shutil.copytree(ROOT / "policies", policies)
-        glob = policies / "_global.yml"
-        glob.write_text(glob.read_text().replace("launch_min_decided: 50", "launch_min_decided: 0"))
-        url = f"sqlite:///{tmp / 'bench.db'}"
-        upgrade(url)
-        settings = Settings(
-            _env_file=None,
-            database_url=url,
-            policies_dir=policies,
-            triage_channel=TRIAGE,
-            routed_summary_seconds=300,
-            surge_min_tickets=8,
-        )
-        engine = make_engine(url)
-        store = Store(engine)
-        classifier = load_classifier("local", settings=settings, engine=engine)
-        service = TriageService(
-            settings, store, classifier, require_policies(policies, list(classifier.tags))
-        )
-        clock = Clock(utcnow())
-        service.summaries.clock = clock
-        service.surge.clock = clock
-        slack = SlowSlack(store, clock)
+        settings, store, service, clock, slack = setup(tmp)
         start = clock.now
 
         tickets = near_duplicates(800, rng) + varied(service, 100, 100)
@@ -322,12 +375,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    report = run(args.seed)
+    report = {"burst": run(args.seed), "normal_day": normal_day(seed=args.seed)}
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    for key, value in report.items():
-        print(f"{key:40} {value}")
+    for name, part in report.items():
+        print(f"== {name}")
+        for key, value in part.items():
+            print(f"{key:40} {value}")
 
 
 if __name__ == "__main__":

@@ -132,9 +132,7 @@ def verdict(proposal: ProposalView) -> str:
         return f"{tag}, {proposal.confidence:.0%} sure"
     if "low_confidence" in codes:
         return f"{tag}, only {proposal.confidence:.0%} sure"
-    first = reasons.sentences(proposal.reasons, proposal.policy, limit=1)
-    held = first[0].rstrip(".") if first else "a guardrail objected"
-    return f"{tag}, held: {held[:1].lower()}{held[1:]}"
+    return f"{tag}, held: {reasons.held_because(codes)}"
 
 
 def warnings(proposal: ProposalView) -> list[str]:

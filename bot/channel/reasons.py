@@ -107,3 +107,34 @@ def held_only(guardrails: list[str]) -> bool:
 def bulk_blocked(guardrails: list[str]) -> bool:
     """Whether a guardrail keeps this ticket out of Approve all."""
     return bool(BULK_BLOCKERS & set(guardrails))
+
+
+SHORT = {
+    "sarcasm": "sarcastic tone",
+    "complaint_veto": "a complaint in disguise",
+    "no_go": "a no-go topic",
+    "launch_gate": "policy still learning",
+    "paused": "automation paused",
+    "mode": "suggest mode",
+    "mode_suggest": "suggest mode",
+    "surge": "part of a surge",
+    "ambiguous": "two tags too close",
+    "unusable_text": "too little text",
+    "too_short": "too short",
+    "unsupported_language": "another language",
+    "multi_issue": "several issues",
+    "unfamiliar": "unlike past tickets",
+    "llm_error": "classifier failed",
+    "classifier_error": "classifier failed",
+    "no_policy": "no policy for the tag",
+}
+
+
+def held_because(codes: list[str]) -> str:
+    """A few words for why a confident ticket is held: `sarcastic tone, suggest mode`."""
+    words: list[str] = []
+    for code in codes:
+        word = SHORT.get(code)
+        if word and word not in words:
+            words.append(word)
+    return ", ".join(words[:2]) or "a guardrail objected"
