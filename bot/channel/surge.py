@@ -594,6 +594,12 @@ class SurgeGroups:
             )
             session.flush()
             items = [self._decided_head(session, group, clicked)]
+            hooks = getattr(service, "_webhook_items", None)  # the policy's decision webhook
+            if hooks is not None:
+                for tid in routed:
+                    decided = session.get(Ticket, tid)
+                    if decided is not None:
+                        items += hooks(decided, final, action, user, now)
             items += self._route_posts(
                 session, group, [m for m in members if m.ticket_id in routed], final, user, action
             )
