@@ -723,13 +723,21 @@ class SurgeGroups:
                 return ClickOutcome(False, f"Group {group_id} is already decided; nothing changed.")
             policy = service._policy(group.policy)
             owner = policy.owner if policy else service.policies.global_settings.owners[0]
-            if group.handed_to:
-                return ClickOutcome(
-                    False,
-                    f"Group {group_id} was already handed to {render.kit.mention(group.handed_to)}.",
+            taken = session.execute(
+                update(SurgeGroup)
+                .where(
+                    col(SurgeGroup.id) == group_id,
+                    col(SurgeGroup.handed_to).is_(None),
+                    SurgeGroup.status == GroupStatus.OPEN.value,
                 )
-            group.handed_to = owner
-            session.add(group)
+                .values(handed_to=owner)
+            )
+            if taken.rowcount != 1:  # another click (or process) handed it first
+                session.rollback()
+                return ClickOutcome(
+                    False, f"Group {group_id} was already handed to its owner; nothing changed."
+                )
+            session.refresh(group)
             session.add(
                 AuditEvent(
                     actor=user,
