@@ -7,10 +7,16 @@ import json
 
 import pytest
 
-from tests.conftest import TRIAGE_CHANNEL
+from tests.conftest import TRIAGE_CHANNEL, BotUnderTest
 
 AGENT = "U0AGENT01"
 SARCASTIC = "Great job charging me twice, you geniuses. Love paying double for one invoice."
+
+
+async def message_ts(bot: BotUnderTest, ticket_id: str) -> str:
+    """The ts Slack gave the ticket's proposal (clicks come from the real message)."""
+    await bot.slack.wait_for(lambda s: bot.runtime.store.get_ticket(ticket_id).message_ts)
+    return bot.runtime.store.get_ticket(ticket_id).message_ts or ""
 
 
 def texts(call) -> str:
@@ -68,12 +74,12 @@ async def test_review_proposal_layout(start_bot):
         # After Approve, the route post carries the tone warning along.
         tag = bot.runtime.store.get_ticket("L-1").proposed_tag
         channel = bot.runtime.policies.for_tag(tag).route_channel
-        await bot.click("triage_approve", "L-1", AGENT, "1700000000.000001")
+        await bot.click("triage_approve", "L-1", AGENT, await message_ts(bot, "L-1"))
         await bot.slack.wait_for(lambda s: bot.posts_to(channel))
         assert "Sarcastic or a complaint in disguise" in texts(bot.posts_to(channel)[0])
 
         # Not sure: the page to the owner says why in one sentence, not every reason.
-        await bot.click("triage_not_sure", "L-2", AGENT, "1700000000.000002")
+        await bot.click("triage_not_sure", "L-2", AGENT, await message_ts(bot, "L-2"))
         await bot.slack.wait_for(
             lambda s: any(
                 "needs you" in c.params.get("text", "") for c in bot.posts_to(TRIAGE_CHANNEL)
