@@ -23,7 +23,7 @@ from bot import blocks as kit
 from bot.text import escape_mrkdwn
 
 SUMMARY_LINES = 45  # + the header: under Slack's 50 blocks
-LIST_LINES = 20  # members per thread reply
+LIST_LINES = 24  # members per thread reply ("about 20"): 25 blocks
 ROUTE_LINES = 20  # members per route-channel post after a bulk decision
 SAMPLES = 3
 
