@@ -423,7 +423,7 @@ class SurgeGroups:
                 "channel": head.result_channel,
                 "thread_ts": head.result_ts,
                 "text": f"{len(members)} tickets of group {group.id}: "
-                + ", ".join(f"#{m.ticket_id}" for m in members)[:2000],
+                + ", ".join(f"#{render.kit.escape_mrkdwn(m.ticket_id)}" for m in members)[:2000],
                 "blocks": render.kit.to_dicts(blocks),
                 "unfurl_links": False,
                 "unfurl_media": False,
@@ -656,7 +656,9 @@ class SurgeGroups:
                     payload={
                         "channel": channel,
                         "text": f"Routed to {tag}: "
-                        + ", ".join(f"#{m.ticket_id}" for m in chunk)[:2000],
+                        + ", ".join(f"#{render.kit.escape_mrkdwn(m.ticket_id)}" for m in chunk)[
+                            :2000
+                        ],
                         "blocks": render.kit.to_dicts(blocks),
                         "unfurl_links": False,
                         "unfurl_media": False,
