@@ -180,8 +180,9 @@ class SurgeGroups:
                 score = float(sims[i, cols].max()) if cols else 0.0
                 if score >= best_score:
                     best, best_score = group, score
-            if best is not None:
-                placed[ticket.id] = self._join(session, best, ticket, result, now)
+            joined = self._join(session, best, ticket, result, now) if best else None
+            if joined is not None:
+                placed[ticket.id] = joined
         #    ... or resembles a ticket of this batch that joined one (a chain of near-duplicates).
         by_id = {group.id: group for group in groups}
         changed = True
@@ -194,8 +195,10 @@ class SurgeGroups:
                     joined = placed.get(other.id)
                     if joined is not None and sims[i, j] >= threshold and joined.group_id in by_id:
                         group = by_id[joined.group_id]
-                        placed[ticket.id] = self._join(session, group, ticket, result, now)
-                        changed = True
+                        placement = self._join(session, group, ticket, result, now)
+                        if placement is not None:
+                            placed[ticket.id] = placement
+                            changed = True
                         break
         # 2. Start a group where enough similar tickets arrived together: the connected
         #    parts of the batch's similarity graph, counting similar recent tickets too.
@@ -210,7 +213,9 @@ class SurgeGroups:
             group = self._open(session, [candidates[j] for j in members], now)
             for j in cluster:
                 other, other_result = candidates[j]
-                placed[other.id] = self._join(session, group, other, other_result, now)
+                placement = self._join(session, group, other, other_result, now)
+                if placement is not None:
+                    placed[other.id] = placement
             session.flush()
             self._announce(session, group)
         return placed
@@ -251,13 +256,25 @@ class SurgeGroups:
         ticket: Ticket,
         result: TriageResult,
         now: datetime,
-    ) -> Placement:
+    ) -> Placement | None:
+        """Add a ticket to a group that is still open; None when it was decided meanwhile.
+
+        The conditional UPDATE takes the group's row (PostgreSQL) or the write lock
+        (SQLite) before the member is added, so a concurrent Approve all either sees the
+        new member or has closed the group first: a member is never left undecided."""
+        still_open = session.execute(
+            update(SurgeGroup)
+            .where(col(SurgeGroup.id) == group.id, SurgeGroup.status == GroupStatus.OPEN.value)
+            .values(last_joined_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if still_open.rowcount != 1:
+            return None
         kind = MemberKind.APART if bulk_blocked(result.guardrails) else MemberKind.MEMBER
         session.merge(
             GroupMember(ticket_id=ticket.id, group_id=group.id or 0, kind=kind, joined_at=now)
         )
         group.last_joined_at = now
-        session.add(group)
         return Placement(group.id or 0, kind)
 
     def _announce(self, session: Session, group: SurgeGroup) -> None:
