@@ -198,7 +198,15 @@ def messages() -> list[tuple[str, str, list[dict]]]:
         (
             "Route channel, one ticket",
             "The tone warnings of the proposal travel with the ticket.",
-            d(kit.route_message(SARCASTIC, "billing", "approved by <@U0AGENT01>", 1500, HELD)),
+            d(
+                kit.route_message(
+                    SARCASTIC,
+                    "billing",
+                    "approved by <@U0AGENT01>",
+                    1500,
+                    kit.tone_warning(HELD.sentiment, HELD.guardrails),
+                )
+            ),
         ),
         (
             "Decided proposal",

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.channel import render
 from bot.service import ClickOutcome, TriageService
-from handlers.actions import clicked_message
+from handlers.actions import NOT_HERE, clicked_message
 from handlers.context import runtime_of
 
 log = logging.getLogger(__name__)
@@ -24,16 +24,27 @@ GroupStep = Callable[[TriageService, dict[str, Any], str, tuple[str, str]], Clic
 
 
 def group_id_of(action: dict[str, Any]) -> int | None:
-    """The group a control belongs to: `triage-group:<id>` (or the button's value)."""
+    """The group a control belongs to: its block_id `triage-group:<id>` (only the block_id
+    counts: it is checked against the message that was clicked)."""
     block_id = str(action.get("block_id") or "")
-    raw = block_id[len(render.GROUP_BLOCK_PREFIX) :].split(":", 1)[0]
     if not block_id.startswith(render.GROUP_BLOCK_PREFIX):
-        raw = str(action.get("value") or "")
+        return None
+    raw = block_id[len(render.GROUP_BLOCK_PREFIX) :].split(":", 1)[0]
     return int(raw) if raw.isdigit() else None
 
 
 def _value(action: dict[str, Any]) -> str:
-    return str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+    """The member a Pull out refers to: the block `triage-group:<gid>:<ticket id>` shown in
+    the clicked message, which must agree with the button's value when it has one."""
+    block_id = str(action.get("block_id") or "")
+    parts = block_id[len(render.GROUP_BLOCK_PREFIX) :].split(":", 1)
+    from_block = (
+        parts[1] if block_id.startswith(render.GROUP_BLOCK_PREFIX) and len(parts) == 2 else ""
+    )
+    value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+    if from_block and value and value != from_block:
+        return ""
+    return from_block or value
 
 
 def _approve_all(service: TriageService, action, user, clicked) -> ClickOutcome:
@@ -64,7 +75,7 @@ def _ungroup(service: TriageService, action, user, clicked) -> ClickOutcome:
     ticket_id = _value(action)
     if not ticket_id:
         return ClickOutcome(False, "That control is not attached to a ticket.")
-    return service.surge.ungroup(ticket_id, user, clicked)
+    return service.surge.ungroup(ticket_id, user, clicked, group_id=group_id_of(action))
 
 
 def _listener(step: GroupStep):
@@ -77,6 +88,13 @@ def _listener(step: GroupStep):
         user = (body.get("user") or {}).get("id", "")
         try:
             if not user:
+                return
+            channel, ts = clicked_message(body)
+            block_id = str(action.get("block_id") or "")
+            shown = await asyncio.to_thread(runtime.store.shows_control, channel, ts, block_id)
+            if not shown:  # a forged or stale control, clicked from another message
+                log.warning("refused a click on %r: not shown in %s/%s", block_id, channel, ts)
+                await respond(text=NOT_HERE, response_type="ephemeral", replace_original=False)
                 return
             outcome = await asyncio.to_thread(
                 step, runtime.service, action, user, clicked_message(body)

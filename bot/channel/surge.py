@@ -797,7 +797,9 @@ class SurgeGroups:
             session.commit()
         return ClickOutcome(True)
 
-    def ungroup(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
+    def ungroup(
+        self, ticket_id: str, user: str, clicked: tuple[str, str], group_id: int | None = None
+    ) -> ClickOutcome:
         """Pull one member out: it is proposed on its own, the group goes on without it."""
         from bot.service import ClickOutcome
 
@@ -806,8 +808,10 @@ class SurgeGroups:
         with service.store.session() as session:
             member = session.get(GroupMember, ticket_id)
             group = session.get(SurgeGroup, member.group_id) if member else None
-            if member is None or group is None:
-                return ClickOutcome(False, f"Ticket #{ticket_id} is not in a group.")
+            if member is None or group is None or group_id not in (None, member.group_id):
+                return ClickOutcome(
+                    False, f"Ticket #{render.kit.escape_mrkdwn(ticket_id)} is not in this group."
+                )
             if group.status != GroupStatus.OPEN.value:
                 return ClickOutcome(False, f"Group {group.id} is already decided; nothing changed.")
             moved = session.execute(
@@ -822,7 +826,10 @@ class SurgeGroups:
             ticket = session.get(Ticket, ticket_id)
             if moved.rowcount != 1 or ticket is None or ticket.status != TicketStatus.REVIEW.value:
                 session.rollback()
-                return ClickOutcome(False, f"Ticket #{ticket_id} was already taken out or decided.")
+                return ClickOutcome(
+                    False,
+                    f"Ticket #{render.kit.escape_mrkdwn(ticket_id)} was already taken out or decided.",
+                )
             session.add(
                 AuditEvent(
                     actor=user,

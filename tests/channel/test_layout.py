@@ -56,7 +56,7 @@ async def test_review_proposal_layout(start_bot):
         for code in ("sarcasm:", "mode:", "launch_gate", "low_confidence:"):
             assert f"• {code}" not in shown and "launch_gate" not in shown, code
         assert "Sounds sarcastic" in shown and "suggest mode" in shown
-        assert "Sarcastic or a complaint in disguise" in shown
+        assert "Sarcastic tone" in shown
         stored = bot.runtime.store.latest_proposal("L-1")
         assert any(r.startswith("sarcasm:") for r in stored.reasons)
         # A confident ticket held by a setting says why it is held, not "100%".
@@ -76,7 +76,7 @@ async def test_review_proposal_layout(start_bot):
         channel = bot.runtime.policies.for_tag(tag).route_channel
         await bot.click("triage_approve", "L-1", AGENT, await message_ts(bot, "L-1"))
         await bot.slack.wait_for(lambda s: bot.posts_to(channel))
-        assert "Sarcastic or a complaint in disguise" in texts(bot.posts_to(channel)[0])
+        assert "Sarcastic tone" in texts(bot.posts_to(channel)[0])
 
         # Not sure: the page to the owner says why in one sentence, not every reason.
         await bot.click("triage_not_sure", "L-2", AGENT, await message_ts(bot, "L-2"))
