@@ -110,7 +110,7 @@ async def test_all_needs_a_global_owner(bot: BotUnderTest):
     # Paused everything: a clear ticket still reaches humans, with the reason.
     proposal = await post_and_wait(bot, "ALL-1", billing_text(bot, 0))
     assert actions(proposal) == ["triage_approve", "triage_reassign", "triage_not_sure"]
-    assert "all automation is paused" in str(proposal.params["blocks"])
+    assert "all automation is paused" in str(proposal.params["blocks"]).lower()
 
     # A policy owner cannot resume `all`; resuming their own policy says why nothing changed.
     reply = await answer(bot, "/triage-resume", "all", BILLING_OWNER)
