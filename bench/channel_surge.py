@@ -55,6 +55,15 @@ from bot.triage import triage_text  # noqa: E402
 TRIAGE = "C0TRIAGE"
 BURST_SECONDS = 60
 AGENT = "U0AGENT01"
+# Near-duplicates: one report of one problem, as many people type it (times, names,
+# greetings, small wording changes).
+ONE_PROBLEM = [
+    ("Can't log in since {t}", "Since {t} I cannot log in to the dashboard, it just spins. {name}"),
+    ("Cannot log in since {t}", "Since {t} I can't log in to the dashboard, it just spins."),
+    ("can't login since {t}", "since {t} i cannot log in to the dashboard, it just spins!! {name}"),
+    ("Can't log in since {t}", "Hi, since {t} I cannot log in to the dashboard. Thanks, {name}"),
+]
+# Paraphrases: five different wordings of the same outage (--wordings five).
 PHRASES = [
     ("Can't log in since {t}", "Since {t} I cannot log in to the dashboard, it just spins."),
     ("Cannot log in", "I can't log in since about {t} this morning. The login page never loads."),
@@ -65,10 +74,10 @@ PHRASES = [
 NAMES = ["Ana", "Bo", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana", "Ivo", "Jo"]
 
 
-def near_duplicates(n: int, rng: random.Random) -> list[dict]:
+def near_duplicates(n: int, rng: random.Random, phrases: list | None = None) -> list[dict]:
     rows = []
     for i in range(n):
-        subject, body = rng.choice(PHRASES)
+        subject, body = rng.choice(phrases or ONE_PROBLEM)
         t = f"10:{rng.randint(5, 25):02d}"
         name = rng.choice(NAMES)
         rows.append(
@@ -219,14 +228,15 @@ def normal_day(hours: int = 3, seed: int = 7) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(seed: int = 7) -> dict:
+def run(seed: int = 7, wordings: str = "one") -> dict:
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="channel-bench-"))
     try:
         settings, store, service, clock, slack = setup(tmp)
         start = clock.now
 
-        tickets = near_duplicates(800, rng) + varied(service, 100, 100)
+        phrases = ONE_PROBLEM if wordings == "one" else PHRASES
+        tickets = near_duplicates(800, rng, phrases) + varied(service, 100, 100)
         rng.shuffle(tickets)
         per_second = len(tickets) / BURST_SECONDS
         arrived = 0
@@ -264,7 +274,9 @@ def run(seed: int = 7) -> dict:
         once = exactly_once(store, slack)
         return {
             "tickets": len(tickets),
+            "wordings": wordings,
             "burst_seconds": BURST_SECONDS,
+            "similar_but_guarded_proposed_alone": apart_count(store),
             "waiting_for_a_human": len(visible),
             "needs_review_on_its_own": sum(
                 1 for _, row in slack.triage_posts() if row.purpose == "proposal"
@@ -362,6 +374,15 @@ def exactly_once(store: Store, slack: SlowSlack) -> dict:
     }
 
 
+def apart_count(store: Store) -> int:
+    with store.session() as session:
+        return len(
+            session.exec(
+                select(GroupMember).where(GroupMember.kind == MemberKind.APART.value)
+            ).all()
+        )
+
+
 def group_sizes(store: Store) -> list[int]:
     with store.session() as session:
         members = session.exec(
@@ -374,8 +395,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--wordings",
+        choices=["one", "five"],
+        default="one",
+        help="near-duplicates of one report (default) or five paraphrases of the outage",
+    )
     args = parser.parse_args()
-    report = {"burst": run(args.seed), "normal_day": normal_day(seed=args.seed)}
+    report = {"burst": run(args.seed, args.wordings), "normal_day": normal_day(seed=args.seed)}
     if args.json:
         print(json.dumps(report, indent=2))
         return
