@@ -138,6 +138,8 @@ class Bench:
             POLICIES_DIR=str(self.policies()),
             CLASSIFIER=self.args.classifier,
             SLACK_CHANNEL_RATE="0",
+            ROUTED_SUMMARY_SECONDS="0",  # latency is measured per ticket post
+            SURGE_MIN_TICKETS="0",
             WORKER_POLL_SECONDS="1",
             LOG_LEVEL="WARNING",
         )

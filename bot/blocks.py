@@ -17,7 +17,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
     Option,
     PlainTextObject,
@@ -25,6 +24,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.channel import reasons
 from bot.redact import redact
 from bot.text import escape_mrkdwn, plain_bounded, safe_mrkdwn
 
@@ -56,8 +56,9 @@ class TicketView:
     id: str
     subject: str
     body: str
-    requester: str
+    requester: str  # already cut to what SHOW_REQUESTER allows (bot.channel.people)
     redact_pii: bool = True
+    url: str = ""  # the ticket in the helpdesk ('' when unknown)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class ProposalView:
     reasons: list[str]
     policy: str | None
     show: bool = True  # False in shadow mode: agents must not be anchored by the bot
+    guardrails: tuple[str, ...] = ()
 
 
 def slack_date(moment: datetime) -> str:
@@ -96,11 +98,23 @@ def _excerpt(ticket: TicketView, limit: int) -> str:
     return safe_mrkdwn(_user_text(ticket, body[:limit]), limit, total=len(body))
 
 
+def subject_text(ticket: TicketView, limit: int = HEADER_LIMIT) -> str:
+    """The subject on one line, redacted as the policy asks, bounded; not escaped."""
+    subject = _user_text(ticket, ticket.subject[: limit * 2])
+    return plain_bounded(subject, limit) if subject.strip() else "(no subject)"
+
+
+def ticket_link(ticket: TicketView, limit: int = HEADER_LIMIT) -> str:
+    """`#id Subject` as mrkdwn, a link to the helpdesk when the ticket has a URL.
+
+    The label is escaped, so nothing in a subject can end the link or ping anyone."""
+    label = escape_mrkdwn(f"#{ticket.id} {subject_text(ticket, limit)}")
+    return f"<{ticket.url}|{label}>" if ticket.url else label
+
+
 def ticket_blocks(ticket: TicketView, excerpt_chars: int) -> list[Block]:
-    """Header, requester and a bounded, escaped excerpt of the body."""
-    subject = _user_text(ticket, ticket.subject[: HEADER_LIMIT * 2])
-    header = plain_bounded(f"#{ticket.id}: {subject or '(no subject)'}", HEADER_LIMIT)
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=header, emoji=False))]
+    """Linked subject, who wrote, and a bounded, escaped excerpt of the body."""
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{ticket_link(ticket)}*"))]
     requester = _user_text(ticket, ticket.requester)
     if requester:
         blocks.append(
@@ -111,27 +125,56 @@ def ticket_blocks(ticket: TicketView, excerpt_chars: int) -> list[Block]:
     return blocks
 
 
+def verdict(proposal: ProposalView) -> str:
+    """The proposal in words: `billing, 92% sure`, or why a confident ticket is held."""
+    tag = f"`{proposal.tag}`"
+    codes = list(proposal.guardrails) or reasons.codes(proposal.reasons)
+    if proposal.decision == "auto" or not codes:
+        return f"{tag}, {proposal.confidence:.0%} sure"
+    if "low_confidence" in codes:
+        return f"{tag}, only {proposal.confidence:.0%} sure"
+    return f"{tag}, held: {reasons.held_because(codes)}"
+
+
+def warnings(proposal: ProposalView) -> list[str]:
+    """The tone warning of the proposal: the same words as on the route post (tone_warning)."""
+    codes = tuple(proposal.guardrails) or tuple(reasons.codes(proposal.reasons))
+    warning = tone_warning(proposal.sentiment, codes)
+    return [warning] if warning else []
+
+
+def proposal_blocks(proposal: ProposalView) -> list[Block]:
+    """Tag and confidence in words, why a human is needed, and tone warnings."""
+    if not proposal.show:
+        return [proposal_summary(proposal)]
+    blocks: list[Block] = [proposal_summary(proposal)]
+    notes = warnings(proposal)
+    if proposal.policy:
+        notes.append(f"Policy `{proposal.policy}`")
+    if notes:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(notes))]))
+    return blocks
+
+
 def proposal_summary(proposal: ProposalView) -> SectionBlock:
-    """Tag, confidence, sentiment and why a human is needed."""
+    """The proposal and its reasons as short sentences (codes stay in the audit)."""
     if not proposal.show:
         return SectionBlock(
             text=MarkdownTextObject(
                 text="*Shadow mode:* pick the tag yourself; the bot's guess is hidden."
             )
         )
-    emoji = SENTIMENT_EMOJI.get(proposal.sentiment, "")
-    fields = [
-        MarkdownTextObject(text=f"*Proposed tag*\n`{proposal.tag}`"),
-        MarkdownTextObject(text=f"*Confidence*\n{proposal.confidence:.0%}"),
-        MarkdownTextObject(text=f"*Sentiment*\n{emoji} {proposal.sentiment}"),
-        MarkdownTextObject(text=f"*Policy*\n{proposal.policy or '—'}"),
-    ]
+    lines = [f"*Proposed tag:* {verdict(proposal)}"]
     if proposal.decision == "auto":
-        why = "Routed automatically: confident, and no guardrail objected."
+        lines.append("Routed automatically: confident, and no guardrail objected.")
     else:
-        lines = "\n".join(f"• {escape_mrkdwn(r)}" for r in proposal.reasons[:8])
-        why = f"*Needs a human because*\n{lines}" if lines else "*Needs a human*"
-    return SectionBlock(text=MarkdownTextObject(text=why[:SECTION_LIMIT]), fields=fields)
+        said = reasons.sentences(proposal.reasons, proposal.policy)
+        if said:
+            lines.append("*Needs a human because*")
+            lines.extend(f"• {escape_mrkdwn(text)}" for text in said)
+        else:
+            lines.append("*Needs a human*")
+    return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:SECTION_LIMIT]))
 
 
 class _TagOption(Option):
@@ -187,7 +230,7 @@ def review_message(
     """A proposal waiting for a human: ticket, proposal, and the three controls."""
     return [
         *ticket_blocks(ticket, excerpt_chars),
-        proposal_summary(proposal),
+        *proposal_blocks(proposal),
         triage_controls(ticket.id, tags),
     ]
 
@@ -202,7 +245,7 @@ def auto_routed_message(
     """Routed by the bot, still visible and correctable with Reassign."""
     return [
         *ticket_blocks(ticket, excerpt_chars),
-        proposal_summary(proposal),
+        *proposal_blocks(proposal),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -221,7 +264,7 @@ def decided_message(
     """After a decision: who decided what, when; no live controls left."""
     blocks = ticket_blocks(ticket, excerpt_chars)
     if proposal is not None:
-        blocks.append(proposal_summary(proposal))
+        blocks.extend(proposal_blocks(proposal))
     blocks.append(DividerBlock())
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=outcome[:SECTION_LIMIT])]))
     return blocks
@@ -312,6 +355,8 @@ def to_dicts(blocks: list[Block]) -> list[dict]:
 
 
 def fallback_text(ticket: TicketView, headline: str) -> str:
-    """The notification text: escaped, bounded, no pings."""
-    subject = _user_text(ticket, ticket.subject[: HEADER_LIMIT * 2])
-    return safe_mrkdwn(f"{headline} #{ticket.id}: {subject}", MESSAGE_TEXT_LIMIT)
+    """The notification text: escaped, bounded, no pings; `Needs triage #7: Subject`,
+    or `Needs triage #7` when the ticket has no subject (no dangling colon)."""
+    subject = " ".join(_user_text(ticket, ticket.subject[: HEADER_LIMIT * 2]).split())
+    head = f"{headline.strip().rstrip(':')} #{ticket.id}"
+    return safe_mrkdwn(f"{head}: {subject}" if subject else head, MESSAGE_TEXT_LIMIT)

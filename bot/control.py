@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import blocks as kit
+from bot.channel.gate_view import status_row
 from bot.models import AuditEvent, Pause, utcnow
-from bot.ownership.mode_control import ModeControl, describe
+from bot.ownership.mode_control import ModeControl
 from bot.policies import ALL, PolicySet
 from bot.service import TriageService
 from bot.store import OutboxItem, Store
@@ -122,7 +123,7 @@ class Control:
         until = now + duration if duration else None
         scope = "*all automation*" if target == ALL else f"policy `{target}`"
         until_text = f" until {kit.slack_date(until)}" if until else ""
-        why = f" Reason: {reason}" if reason else ""
+        why = f" Reason: {reason.rstrip('.')}." if reason else ""
         announcement = (
             f":double_vertical_bar: {kit.mention(user)} paused {scope}{until_text}.{why} "
             "Every ticket is still posted here for human review."
@@ -215,18 +216,20 @@ class Control:
         modes = self.service.modes.effective()
         lines.append("*Policies*")
         for name, policy in sorted(self.policies.policies.items()):
-            state = ":double_vertical_bar: *paused*, " if name in paused or ALL in paused else ""
             threshold = (
                 "calibrated"
                 if policy.threshold == "calibrated"
                 else f"{self.policies.threshold(policy):.2f}"
             )
-            gate = self.service.modes.gate(name)
             lines.append(
-                f"• `{name}`: {state}mode {describe(modes[name])}; threshold {threshold}; "
-                f"owner {kit.mention(policy.owner)}"
-                + (f", backup {kit.mention(policy.backup)}" if policy.backup else "")
-                + f"\n      recent {gate.describe()}"
+                status_row(
+                    name,
+                    policy,
+                    modes[name],
+                    threshold,
+                    name in paused or ALL in paused,
+                    self.service.modes.gate(name),
+                )
             )
         # What is still waiting, oldest first, with ages and page levels (bot.watchdog).
         lines.extend(describe_waiting(self.service.waiting(), now))

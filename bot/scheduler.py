@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.channel.jobs import register_channel_jobs
 from bot.classifier.jobs import register_retrain
 from bot.digest.job import register_digest
 from bot.models import utcnow
@@ -117,6 +118,7 @@ JOB_REGISTRARS.append(register_digest)  # daily digest (issue 5)
 JOB_REGISTRARS.append(register_source_poll)  # helpdesk database source (issue 4)
 JOB_REGISTRARS.append(register_retrain)  # daily retrain + model reload (issue 3)
 JOB_REGISTRARS.append(register_gate_watch)  # launch gate changes announced (issue 6)
+JOB_REGISTRARS.append(register_channel_jobs)  # routed summaries and surge-group lists
 
 
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:

@@ -10,13 +10,17 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot import blocks as kit
 from bot import observability, outbound
+from bot.channel import people
+from bot.channel import reasons as human
+from bot.channel.summary import RoutedSummaries, grouped_message_at
+from bot.channel.surge import Placement, SurgeGroups
 from bot.classifier import Classifier, Sentiment
 from bot.classifier.signals import MAX_SCAN_CHARS
+from bot.clicks import ClickOutcome
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
 from bot.ownership import shadow
 from bot.ownership.modes import EffectiveMode, ModeBook
@@ -44,14 +48,6 @@ PRIORITY_PRAISE = 70
 PRIORITY_UPDATE = 5
 
 
-@dataclass(frozen=True)
-class ClickOutcome:
-    """What a click did; `message` is for the clicker (ephemeral) when nothing changed."""
-
-    applied: bool
-    message: str | None = None
-
-
 def _esc(text: str) -> str:
     """User-controlled values (ticket ids, a reassign value) in an ephemeral mrkdwn reply."""
     return kit.escape_mrkdwn(str(text))
@@ -74,6 +70,8 @@ class TriageService:
         # Stored overrides + launch gate (bot.ownership); the gate counts only the proposals
         # of the live model's lineage (bot.classifier.registry).
         self.modes = ModeBook(store, policies, versions=self._evidence_versions)
+        self.summaries = RoutedSummaries(self)  # ROUTED_SUMMARY_SECONDS (bot.channel)
+        self.surge = SurgeGroups(self)  # SURGE_MIN_TICKETS (bot.channel)
         self._per_ticket = 0.001  # seconds one classification takes (moving average)
 
     def _evidence_versions(self) -> list[str] | None:
@@ -92,8 +90,11 @@ class TriageService:
             id=ticket.id,
             subject=ticket.subject,
             body=ticket.body,
-            requester=ticket.requester,
+            requester=people.requester_label(ticket.requester, self.settings.show_requester),
             redact_pii=policy.redact_pii if policy else True,
+            url=people.ticket_url(
+                ticket.id, getattr(ticket, "url", "") or "", self.settings.ticket_url_template
+            ),
         )
 
     def _proposal_view(self, proposal: Proposal | None) -> kit.ProposalView | None:
@@ -107,6 +108,7 @@ class TriageService:
             reasons=list(proposal.reasons),
             policy=proposal.policy,
             show=not shadow.is_shadow(proposal),
+            guardrails=tuple(proposal.guardrails or ()),
         )
 
     @property
@@ -195,13 +197,27 @@ class TriageService:
                     break
                 paused = self.store.paused_names()
                 modes = self.modes.effective()
-                records = []
-                for ticket, result in self.triage_batch(claim.tickets, paused, modes):
+                results = self.triage_batch(claim.tickets, paused, modes)
+                placed = self.surge.assign(claim.session, results)
+                records: list[ProposalRecord] = []
+                summarised: set[str] = set()
+                for ticket, result in results:
+                    where = placed.get(ticket.id)
                     try:
-                        records.append(self._proposal_record(ticket, result))
+                        record, in_summary = self._proposal_record(
+                            ticket, self.surge.hold(result, where), placement=where
+                        )
                     except Exception:  # building the post failed: keep the ticket for a retry
                         log.exception("could not queue the post for ticket %s", ticket.id)
-                recorded = len(self.store.record_proposals(claim.session, records))
+                        continue
+                    records.append(record)
+                    if in_summary:
+                        summarised.add(ticket.id)
+                stored = self.store.record_proposals(claim.session, records)
+                for ticket_id in stored:
+                    if ticket_id in summarised:
+                        self.summaries.collect(claim.session, ticket_id)
+                recorded = len(stored)
                 claim.session.commit()
             done += recorded
             if recorded == 0:
@@ -228,8 +244,11 @@ class TriageService:
             model_version=self.classifier.version,
         )
 
-    def _proposal_record(self, ticket: Ticket, result: TriageResult) -> ProposalRecord:
-        """The proposal, its Slack posts and the ticket's new status, as plain values."""
+    def _proposal_record(
+        self, ticket: Ticket, result: TriageResult, placement: Placement | None = None
+    ) -> tuple[ProposalRecord, bool]:
+        """The proposal, its Slack posts and the ticket's new status, as plain values; and
+        whether the ticket is announced in the interval's routed summary instead of alone."""
         proposal = {
             "ticket_id": ticket.id,
             "tag": result.tag,
@@ -252,6 +271,7 @@ class TriageService:
             reasons=list(result.reasons),
             policy=result.policy,
             show=shadow.SHADOW_CODE not in (result.guardrails or []),
+            guardrails=tuple(result.guardrails or ()),
         )
         tags = self.policies.tags
         priority = self._priority(result)
@@ -279,25 +299,52 @@ class TriageService:
             message = build(view, pview, tags, self._excerpt)
             headline = "Needs triage:"
             status = TicketStatus.REVIEW
-        outbox.insert(
-            0,
-            OutboxItem(
-                dedupe_key=f"proposal:{ticket.id}",
-                method="chat.postMessage",
-                payload={
-                    "channel": self._triage_channel,
-                    "text": kit.fallback_text(view, headline),
-                    "blocks": kit.to_dicts(message),
-                    "unfurl_links": False,
-                    "unfurl_media": False,
-                },
-                ticket_id=ticket.id,
-                purpose="proposal",
-                priority=priority,
-            ),
-        )
+        grouped = placement is not None and placement.kind == "member"
+        summarised = status is TicketStatus.AUTO_ROUTED and self.summaries.enabled
+        if not (summarised or grouped):  # else: in the interval's summary / the group's thread
+            outbox.insert(0, self._proposal_post(ticket, view, message, headline, priority))
         auto_tag = result.tag if status is TicketStatus.AUTO_ROUTED else None
-        return ProposalRecord(ticket.id, status, proposal, outbox, auto_tag)
+        return ProposalRecord(ticket.id, status, proposal, outbox, auto_tag), summarised
+
+    def _proposal_post(
+        self,
+        ticket: Ticket,
+        view: kit.TicketView,
+        message: list,
+        headline: str,
+        priority: int,
+    ) -> OutboxItem:
+        return OutboxItem(
+            dedupe_key=f"proposal:{ticket.id}",
+            method="chat.postMessage",
+            payload={
+                "channel": self._triage_channel,
+                "text": kit.fallback_text(view, headline),
+                "blocks": kit.to_dicts(message),
+                "unfurl_links": False,
+                "unfurl_media": False,
+            },
+            ticket_id=ticket.id,
+            purpose="proposal",
+            priority=priority,
+        )
+
+    def proposal_item(self, ticket: Ticket, proposal: Proposal | None) -> OutboxItem:
+        """A review ticket's own proposal post (a member pulled out of a surge group)."""
+        view = self._ticket_view(ticket)
+        pview = self._proposal_view(proposal)
+        if pview is None:
+            pview = kit.ProposalView(
+                tag=ticket.proposed_tag or "",
+                confidence=0.0,
+                sentiment="neutral",
+                decision="review",
+                reasons=[],
+                policy=ticket.policy,
+            )
+        build = kit.review_message if pview.show else shadow.review_message
+        message = build(view, pview, self.policies.tags, self._excerpt)
+        return self._proposal_post(ticket, view, message, "Needs triage", PRIORITY_REVIEW)
 
     def _route_item(
         self,
@@ -445,8 +492,15 @@ class TriageService:
             f":white_check_mark: *{verb}* as `{final}` by {kit.mention(user)} {kit.slack_date(now)}"
         )
         view = self._ticket_view(ticket)
-        message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
-        outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
+        pview = self._proposal_view(proposal)
+        message = kit.decided_message(view, pview, outcome, self._excerpt)
+        summary = grouped_message_at(self.store, *clicked)
+        if summary is not None and summary.purpose == "summary":
+            # A line of a routed summary: that line changes, the other tickets stay.
+            line = self.summaries.rebuilt(summary, ticket_id, outcome)
+            outbox = [line] if line is not None else []
+        else:
+            outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
         outbox.append(
             self._route_item(
                 ticket,
@@ -508,7 +562,8 @@ class TriageService:
             + (f" (owner of {policy.name})" if policy and not shadow.is_shadow(proposal) else "")
         )
         message = kit.decided_message(view, self._proposal_view(proposal), outcome, self._excerpt)
-        reason = "; ".join(proposal.reasons[:3]) if proposal and proposal.reasons else ""
+        said = human.sentences(proposal.reasons, proposal.policy, 1) if proposal else []
+        reason = said[0] if said else ""
         if shadow.is_shadow(proposal):  # the reasons name the hidden tag
             reason = shadow.HANDOFF_REASON
         page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)

@@ -130,6 +130,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     metrics_token: str | None = None
 
+    # The agents' channel (docs/channel.md): how tickets look and how the channel stays calm.
+    show_requester: str = "name"  # none | name | email; a policy's redaction wins
+    ticket_url_template: str | None = None  # e.g. https://help.example.com/tickets/{id}
+    routed_summary_seconds: int = Field(default=300, ge=0, le=86_400)  # 0: one post per ticket
+    surge_min_tickets: int = Field(default=8, ge=0, le=10_000)  # 0: never group
+    surge_window_seconds: int = Field(default=900, ge=60, le=86_400)
+    surge_similarity: float = Field(default=0.5, gt=0, le=1)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -179,6 +187,27 @@ class Settings(BaseSettings):
         value = (value or "").strip() or None
         if value is not None and not _TIME.match(value):
             raise ValueError("RETRAIN_TIME must look like HH:MM (24-hour clock), or be empty")
+        return value
+
+    @field_validator("show_requester")
+    @classmethod
+    def _check_show_requester(cls, value: str) -> str:
+        value = (value or "").strip().lower()
+        if value not in {"none", "name", "email"}:
+            raise ValueError("SHOW_REQUESTER must be 'none', 'name' or 'email'")
+        return value
+
+    @field_validator("ticket_url_template")
+    @classmethod
+    def _check_url_template(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and (
+            not value.startswith(("https://", "http://")) or "{id}" not in value
+        ):
+            raise ValueError(
+                "TICKET_URL_TEMPLATE must be an http(s) URL containing {id}, "
+                "e.g. https://help.example.com/tickets/{id}"
+            )
         return value
 
     @field_validator("classifier")

@@ -39,11 +39,17 @@ from bot.tickets import TicketIn
 
 
 def control_block_ids(payload: dict[str, Any]) -> list[str]:
-    """The block_ids of the actions blocks (the clickable controls) in a message payload."""
+    """The block_ids of the clickable controls in a message payload: actions blocks, and
+    sections with a button or select accessory (a routed summary's or a surge group's
+    member lines, one control per ticket)."""
     blocks = payload.get("blocks") if isinstance(payload, dict) else None
     found: list[str] = []
     for block in blocks if isinstance(blocks, list) else []:
-        if isinstance(block, dict) and block.get("type") == "actions" and block.get("block_id"):
+        if not isinstance(block, dict) or not block.get("block_id"):
+            continue
+        accessory = block.get("accessory")
+        clickable = isinstance(accessory, dict) and accessory.get("action_id")
+        if block.get("type") == "actions" or (block.get("type") == "section" and clickable):
             found.append(str(block["block_id"]))
     return found
 
@@ -173,6 +179,7 @@ class Store:
                 "subject": t.subject,
                 "body": t.body,
                 "requester": t.requester,
+                "url": t.url,
                 "created_at": t.created_at,
                 "received_at": now,
                 "source": source,

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 MAX_ID_LENGTH = 200  # block_id is 'triage:<id>' and Slack caps block_id at 255
 MAX_SUBJECT_CHARS = 2_000
 MAX_REQUESTER_CHARS = 500
+MAX_URL_CHARS = 2_000
+_URL = re.compile(r"^https?://[^\s<>|\x00-\x1f]+$", re.IGNORECASE)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -56,6 +58,17 @@ def normalise_id(value: Any) -> str:
     return text
 
 
+def parse_url(value: Any) -> str:
+    """A link to the ticket in the helpdesk, or '' when it is not a plain http(s) URL.
+
+    Only http(s) without spaces, `<`, `>` or `|` is kept, so the link is safe inside
+    Slack's `<url|label>` syntax; anything else is junk and dropped, never an error."""
+    text = clean_text(value).strip()
+    if not text or len(text) > MAX_URL_CHARS or not _URL.match(text):
+        return ""
+    return text
+
+
 def parse_timestamp(value: Any) -> datetime | None:
     """Best-effort aware-UTC timestamp (naive means UTC); unreadable gives None, not an error."""
     if value is None or value == "":
@@ -91,6 +104,7 @@ class TicketIn(BaseModel):
     body: str = ""
     requester: str = ""
     created_at: datetime | None = None
+    url: str = ""
 
     @field_validator("subject")
     @classmethod
@@ -113,6 +127,7 @@ class TicketIn(BaseModel):
             body=clean_text(raw.get("body")),
             requester=clean_text(raw.get("requester")).strip(),
             created_at=parse_timestamp(raw.get("created_at")),
+            url=parse_url(raw.get("url")),
         )
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.channel.gate_view import text_blocks
 from bot.control import ControlAnswer
 from handlers.context import runtime_of
 
@@ -61,8 +62,12 @@ async def status(ack: AsyncAck, context: dict[str, Any], respond: AsyncRespond) 
         text = await asyncio.to_thread(runtime.control.status)
     except Exception:
         log.exception("/triage-status failed")
-        text = "Sorry, the status could not be read. Please try again."
-    await _answer(respond, text)
+        await _answer(respond, "Sorry, the status could not be read. Please try again.")
+        return
+    # A compact Block Kit table: one line per policy; `text` is the notification fallback.
+    await respond(
+        text=text, blocks=text_blocks(text), response_type="ephemeral", replace_original=False
+    )
 
 
 def register(app: AsyncApp) -> None:

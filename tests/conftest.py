@@ -128,6 +128,10 @@ def make_settings(**overrides: Any) -> Settings:
         "source_database_url": None,
         "source_query": None,
         "openai_api_key": None,
+        # One message per ticket, as the per-ticket contract says; channel tests turn
+        # routed summaries and surge groups on explicitly.
+        "routed_summary_seconds": 0,
+        "surge_min_tickets": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

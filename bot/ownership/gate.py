@@ -27,7 +27,9 @@ from bot.store import Store
 
 # Review reasons that do not say anything about the proposal itself: the bot would have
 # routed the ticket alone were it not for them.
-NOT_ABOUT_THE_PROPOSAL = frozenset({"mode_shadow", "mode_suggest", "paused", "launch_gate"})
+NOT_ABOUT_THE_PROPOSAL = frozenset(
+    {"mode_shadow", "mode_suggest", "paused", "launch_gate", "surge"}
+)
 ROW_CAP = 5000  # per policy: the most recent decided tickets are enough for a precision
 
 

@@ -24,9 +24,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import blocks as kit
+from bot.channel.gate_view import status_row
 from bot.control import pause_line
 from bot.models import Decision, Ticket, TicketStatus, utcnow
-from bot.ownership.mode_control import describe
 from bot.policies import ALL
 from bot.service import TriageService
 
@@ -122,26 +122,27 @@ def home_blocks(service: TriageService, user_id: str, now: datetime | None = Non
         blocks.append(SectionBlock(text=_md(":arrow_forward: Nothing is paused.")))
     blocks += [DividerBlock(), HeaderBlock(text=PlainTextObject(text="Policies"))]
     names = sorted(service.policies.policies)
+    rows = []
     for name in names[:MAX_POLICIES]:
         policy = service.policies.policies[name]
-        state = " :double_vertical_bar: *paused*" if name in paused or ALL in paused else ""
-        yours = " · _yours_" if user_id in {policy.owner, policy.backup} else ""
         threshold = (
             "calibrated"
             if policy.threshold == "calibrated"
             else f"{service.policies.threshold(policy):.2f}"
         )
-        people = f"owner {kit.mention(policy.owner)}" + (
-            f", backup {kit.mention(policy.backup)}" if policy.backup else ""
+        row = status_row(
+            name,
+            policy,
+            modes[name],
+            threshold,
+            name in paused or ALL in paused,
+            service.modes.gate(name),
         )
-        blocks.append(
-            SectionBlock(
-                text=_md(
-                    f"*{name}*{state}{yours}\nmode {describe(modes[name])}; threshold "
-                    f"{threshold}\n{people}\n{service.modes.gate(name).describe()}"
-                )
-            )
-        )
+        yours = " · _yours_" if user_id in {policy.owner, policy.backup} else ""
+        rows.append(row + yours)
+    # One compact table: a section per ten policies, one line each.
+    for start in range(0, len(rows), 10):
+        blocks.append(SectionBlock(text=_md("\n".join(rows[start : start + 10]))))
     if len(names) > MAX_POLICIES:
         blocks.append(ContextBlock(elements=[_md(f"… and {len(names) - MAX_POLICIES} more.")]))
     return blocks

@@ -32,7 +32,7 @@ from bot.source.reader import CURSOR, SourceReader
 from bot.source.state import SourceStateRepo, decode_value, encode_value
 from bot.source.times import parse_source_time, zone
 from bot.store import IntakeResult, Store
-from bot.tickets import MAX_SUBJECT_CHARS, TicketIn, TicketRejected
+from bot.tickets import MAX_SUBJECT_CHARS, TicketIn, TicketRejected, parse_url
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class SourcePoller:
             body=repair_text(row.get("body"), limit),
             requester=repair_text(row.get("requester"), 500).strip(),
             created_at=self.parse_time(row.get("created_at")),
+            url=parse_url(row.get("url")),
         )
 
     # --- one batch -------------------------------------------------------------------------

@@ -17,7 +17,16 @@ from bot.source.query import SourceQueryError, escape_binds, validate_query
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("id", "subject", "body", "created_at", "requester", "first_response_at", "resolved_at")
+FIELDS = (
+    "id",
+    "subject",
+    "body",
+    "created_at",
+    "requester",
+    "url",
+    "first_response_at",
+    "resolved_at",
+)
 OUTCOME_FIELDS = ("first_response_at", "resolved_at")
 CURSOR = "bot_cursor"  # the alias the wrapper gives the ordering column
 CONNECT_TIMEOUT_SECONDS = 10

@@ -191,6 +191,9 @@ def serve_env(
             "WORKER_POLL_SECONDS": "0.2",
             "SLACK_TIMEOUT_SECONDS": "2",
             "OUTBOX_MAX_BACKOFF_SECONDS": "1",
+            # One message per ticket: these tests count per-ticket posts.
+            "ROUTED_SUMMARY_SECONDS": "0",
+            "SURGE_MIN_TICKETS": "0",
         }
     )
     env.update({k.upper(): str(v) for k, v in settings.items()})
