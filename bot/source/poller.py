@@ -27,7 +27,7 @@ from bot.models import Ticket, utcnow
 from bot.settings import Settings
 from bot.source.clean import repair_text, source_id
 from bot.source.errors import SourceError
-from bot.source.query import SourceConfigError
+from bot.source.query import SourceConfigError, check_query_settings
 from bot.source.reader import CURSOR, SourceReader
 from bot.source.state import SourceStateRepo, decode_value, encode_value
 from bot.source.times import parse_source_time, zone
@@ -90,6 +90,7 @@ class SourcePoller:
                 f"{missing} is not set: the helpdesk source needs both SOURCE_DATABASE_URL "
                 "and SOURCE_QUERY"
             )
+        check_query_settings(settings)  # every *_QUERY setting, before the source is touched
         self.settings = settings
         self.store = store
         self.reader = reader or SourceReader(
