@@ -112,9 +112,7 @@ def check_query(sql: str | None, setting: str = "SOURCE_QUERY") -> str:
         raise refuse("is empty; give a SELECT whose columns are aliased to id, subject, …")
     statements = [s for s in sqlparse.parse(sql) if s.token_first(skip_cm=True, skip_ws=True)]
     if len(statements) != 1:
-        raise refuse(
-            f"holds {len(statements)} statements; give exactly one SELECT (no `;` chains)"
-        )
+        raise refuse(f"holds {len(statements)} statements; give exactly one SELECT (no `;` chains)")
     statement = statements[0]
     first = statement.token_first(skip_cm=True, skip_ws=True)
     if (

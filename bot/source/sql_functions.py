@@ -388,9 +388,7 @@ class UnsafeSQL(ValueError):
 
 
 def _significant(statement: sqlparse.sql.Statement) -> list[sqlparse.sql.Token]:
-    return [
-        t for t in statement.flatten() if not t.is_whitespace and t.ttype not in T.Comment
-    ]
+    return [t for t in statement.flatten() if not t.is_whitespace and t.ttype not in T.Comment]
 
 
 def check_lexing(statement: sqlparse.sql.Statement) -> None:
@@ -425,7 +423,7 @@ def check_lexing(statement: sqlparse.sql.Statement) -> None:
 
 
 def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"`":
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in '"`':
         return value[1:-1]
     return value
 

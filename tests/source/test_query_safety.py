@@ -37,7 +37,7 @@ ISSUE_CASES = [
     ("SELECT id, subject FROM hd_event /*M! FOR UPDATE */", "executable comment"),
     ("SELECT /*+ SET_VAR(sql_mode='') */ id FROM hd_event", "executable comment"),
     ("SELECT id, pg_catalog.set_config('a', 'b', false) AS x FROM t", "pg_catalog.set_config()"),
-    ('SELECT id, "set_config"(\'a\', \'b\', false) AS x FROM t', "set_config()"),
+    ("SELECT id, \"set_config\"('a', 'b', false) AS x FROM t", "set_config()"),
     ("SELECT id, public.lower(subject) AS subject FROM t", "public.lower()"),
     ("SELECT id FROM t WHERE id IN (SELECT pg_sleep(30))", "pg_sleep()"),
     ("SELECT id, nextval('hd_seq') AS subject FROM t", "nextval()"),
@@ -74,7 +74,9 @@ def _test_queries() -> list[str]:
         if path.name == Path(__file__).name:
             continue
         text = path.read_text(encoding="utf-8")
-        for match in re.finditer(r'(?:source_query=|SOURCE_QUERY=|_QUERY = \(?\s*)"(SELECT[^"]*)"', text):
+        for match in re.finditer(
+            r'(?:source_query=|SOURCE_QUERY=|_QUERY = \(?\s*)"(SELECT[^"]*)"', text
+        ):
             found.append(match.group(1))
     return found
 
