@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,7 @@ from bot.models import (
     TicketStatus,
     utcnow,
 )
-from bot.tickets import TicketIn
+from bot.tickets import TicketIn, id_key
 
 
 def control_block_ids(payload: dict[str, Any]) -> list[str]:
@@ -71,6 +71,8 @@ class NewTickets:
 class IntakeResult:
     new_ids: list[str]
     duplicate_ids: list[str]
+    # Refused: id -> the stored ticket's id it only looks like (bot.tickets.id_key).
+    lookalikes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,22 +115,52 @@ class Store:
             raise RuntimeError(
                 f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
             )
-        stmt = insert(Ticket).on_conflict_do_nothing(index_elements=["id"]).returning(Ticket.id)
+        # No conflict target: a repeated id and a look-alike id (same id_key) are both skipped.
+        stmt = insert(Ticket).on_conflict_do_nothing().returning(Ticket.id)
         return [row[0] for row in session.execute(stmt, rows)]  # type: ignore[call-overload]
+
+    def _lookalikes(self, session: Session, skipped: dict[str, str]) -> dict[str, str]:
+        """Of the skipped ids (id -> key), those whose key belongs to a different stored id."""
+        if not skipped:
+            return {}
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        owners: dict[str, str] = {}
+        keys = sorted(set(skipped.values()))
+        for start in range(0, len(keys), 500):
+            for row in session.execute(
+                select(tickets.c.id, tickets.c.id_key).where(
+                    tickets.c.id_key.in_(keys[start : start + 500])
+                )
+            ):
+                owners[row.id_key] = row.id
+        suspects = [t for t, k in skipped.items() if k in owners and owners[k] != t]
+        stored = (
+            set(session.exec(select(Ticket.id).where(col(Ticket.id).in_(suspects))).all())
+            if suspects
+            else set()
+        )  # the same id stored before its key was known is a repeat, not a look-alike
+        return {t: owners[skipped[t]] for t in suspects if t not in stored}
 
     def add_tickets(
         self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
     ) -> IntakeResult:
-        """Store tickets not seen before; a known id is skipped, never stored twice."""
+        """Store tickets not seen before; a known id is skipped, never stored twice.
+
+        An id that only looks like a stored one (same id_key: zero-width or bidi characters,
+        compatibility forms) is refused and reported in `lookalikes`.
+        """
         unique: dict[str, TicketIn] = {}
         for ticket in tickets:
             unique.setdefault(ticket.id, ticket)
         if not unique:
             return IntakeResult([], [])
         now = utcnow()
+        keys = {t.id: id_key(t.id) for t in unique.values()}
         rows = [
             {
                 "id": t.id,
+                "id_key": keys[t.id],
+                "time_suspect": t.time_suspect,
                 "subject": t.subject,
                 "body": t.body,
                 "requester": t.requester,
@@ -155,11 +187,17 @@ class Store:
             ]
             if received:
                 session.execute(AuditEvent.__table__.insert(), received)  # type: ignore[attr-defined]
+            lookalikes = self._lookalikes(session, {i: keys[i] for i in unique if i not in created})
             session.commit()
         fresh = [i for i in unique if i in created]
-        duplicates = [i for i in unique if i not in created]
+        duplicates = [i for i in unique if i not in created and i not in lookalikes]
         observability.tickets_received(source, len(fresh))
-        return IntakeResult(new_ids=fresh, duplicate_ids=duplicates)
+        return IntakeResult(new_ids=fresh, duplicate_ids=duplicates, lookalikes=lookalikes)
+
+    def lookalikes(self, ids: Sequence[str]) -> dict[str, str]:
+        """Which of these ids only look like a stored ticket's id (id -> that ticket's id)."""
+        with self.session() as session:
+            return self._lookalikes(session, {i: id_key(i) for i in dict.fromkeys(ids)})
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         with self.session() as session:
