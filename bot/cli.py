@@ -14,6 +14,7 @@ from bot.commands import audit as audit_command
 from bot.commands import check_policies, classify, db, doctor, ingest, model, serve, train
 from bot.commands import digest as digest_command
 from bot.commands import eval as eval_command
+from bot.commands import forget as forget_command
 from bot.commands.common import CommandError
 from bot.logs import setup_logging
 from bot.settings import MissingSettingError, Settings
@@ -26,6 +27,7 @@ COMMANDS.append(model)  # model registry: list, promote, rollback
 COMMANDS.append(audit_command)  # the audit trail (issue 6)
 COMMANDS.append(doctor)  # configuration checks
 COMMANDS.append(manifest)  # Slack app manifest for Socket Mode or a given URL
+COMMANDS.append(forget_command)  # erasure of ticket text and personal data
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,13 +7,13 @@ row and the Slack calls it causes (transactional outbox).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, text, update
+from sqlalchemy import Engine, bindparam, delete, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -35,6 +35,11 @@ from bot.models import (
     utcnow,
 )
 from bot.tickets import TicketIn, id_key
+
+_UNDECIDED = frozenset({TicketStatus.REVIEW.value, TicketStatus.AUTO_ROUTED.value})
+# Other tables that hold ticket text or personal data erase it here: each is called with
+# the session of the erasing transaction and the ids being erased (see Store.erase_tickets).
+ERASERS: list[Callable[[Session, list[str]], None]] = []
 
 
 def control_block_ids(payload: dict[str, Any]) -> list[str]:
@@ -593,6 +598,170 @@ class Store:
             self._enqueue(session, outbox)
             session.commit()
         return True
+
+    # --- retention and erasure -------------------------------------------------------------------
+
+    def erase_tickets(
+        self, ticket_ids: Sequence[str], *, actor: str, reason: str, notice: str = ""
+    ) -> list[str]:
+        """Erase the text and personal data of these tickets; returns the ids erased now.
+
+        Subject, body and requester become empty and `erased_at` is set; the row stays, so
+        the id is still known (a re-sent or re-polled ticket is not stored again) and the
+        decisions, proposals and the append-only audit trail keep their metadata, which
+        never held ticket text or personal data. Slack calls queued for these tickets lose
+        their text: unsent ones are dropped, sent ones keep only where they went. With a
+        `notice`, every Slack message the bot posted for a ticket is replaced by it (the
+        buttons of a ticket still waiting for a human are kept). Each erased ticket gets an
+        `erased` audit row saying why. Other tables that hold ticket text join in through
+        ERASERS.
+        """
+        erased: list[str] = []
+        ids = list(dict.fromkeys(ticket_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            now = utcnow()
+            with self.session() as session:
+                statuses = {
+                    row[0]: row[1]
+                    for row in session.execute(
+                        update(Ticket)
+                        .where(col(Ticket.id).in_(chunk), col(Ticket.erased_at).is_(None))
+                        .values(subject="", body="", requester="", erased_at=now)
+                        .returning(col(Ticket.id), col(Ticket.status))
+                    )
+                }
+                done = [tid for tid in chunk if tid in statuses]
+                if not done:
+                    session.rollback()
+                    continue
+                undecided = {t for t, st in statuses.items() if st in _UNDECIDED}
+                notices = self._scrub_outbox(session, done, notice, undecided)
+                for eraser in ERASERS:
+                    eraser(session, done)
+                session.execute(
+                    AuditEvent.__table__.insert(),  # type: ignore[attr-defined]
+                    [
+                        {
+                            "at": now,
+                            "actor": actor[:64],
+                            "action": "erased",
+                            "ticket_id": tid,
+                            "detail": {"reason": reason},
+                        }
+                        for tid in done
+                    ],
+                )
+                self._enqueue(session, notices)
+                session.commit()
+            erased.extend(done)
+        return erased
+
+    @staticmethod
+    def _scrub_outbox(
+        session: Session, ticket_ids: list[str], notice: str, undecided: set[str]
+    ) -> list[OutboxItem]:
+        """Drop the text from these tickets' Slack calls; with `notice`, updates to post.
+
+        The buttons of a message stay only while its ticket still waits for a decision.
+        """
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.ticket_id).in_(ticket_ids))
+        ).all()
+        updates: list[OutboxItem] = []
+        for row in rows:
+            payload = row.payload or {}
+            channel = row.result_channel or payload.get("channel")
+            shown = row.status == OutboxStatus.SENT.value and row.method == "chat.postMessage"
+            if notice and shown and row.result_ts and channel:
+                controls = [
+                    b
+                    for b in payload.get("blocks", [])
+                    if isinstance(b, dict) and b.get("type") == "actions"
+                ]
+                if row.ticket_id not in undecided:
+                    controls = []
+                section = {"type": "section", "text": {"type": "mrkdwn", "text": notice}}
+                updates.append(
+                    OutboxItem(
+                        dedupe_key=f"erase:{row.ticket_id}:{channel}:{row.result_ts}"[:255],
+                        method="chat.update",
+                        payload={
+                            "channel": channel,
+                            "ts": row.result_ts,
+                            "text": notice,
+                            "blocks": [section, *controls],
+                        },
+                        ticket_id=row.ticket_id,
+                        purpose="update",
+                        priority=20,
+                    )
+                )
+            row.payload = {"channel": channel, "erased": True}
+            if row.status == OutboxStatus.PENDING.value:
+                row.status = OutboxStatus.FAILED.value
+                row.last_error = "not sent: the ticket's text was erased"
+            session.add(row)
+        session.flush()
+        return updates
+
+    def tickets_received_before(self, cutoff: datetime, limit: int = 5000) -> list[str]:
+        """Ids of tickets received before `cutoff` whose text is not erased yet (oldest first)."""
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(Ticket.id)
+                    .where(col(Ticket.received_at) < cutoff, col(Ticket.erased_at).is_(None))
+                    .order_by(col(Ticket.received_at), col(Ticket.id))
+                    .limit(limit)
+                ).all()
+            )
+
+    def tickets_of_requester(self, requester: str) -> list[str]:
+        """Ids of tickets whose requester is this address or name (`Ana <ana@x>` too)."""
+        wanted = requester.strip().lower()
+        if not wanted:
+            return []
+        lowered = func.lower(Ticket.requester)
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(Ticket.id)
+                    .where((lowered == wanted) | lowered.contains(f"<{wanted}>", autoescape=True))
+                    .order_by(col(Ticket.id))
+                ).all()
+            )
+
+    def scrub_old_outbox(self, cutoff: datetime) -> int:
+        """Sent or failed Slack calls older than `cutoff` keep only where they went."""
+        outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+        with self.session() as session:
+            rows = session.execute(
+                select(outbox.c.id, outbox.c.payload, outbox.c.result_channel).where(
+                    outbox.c.created_at < cutoff,
+                    outbox.c.status != OutboxStatus.PENDING.value,
+                )
+            ).all()
+            changes = [
+                {
+                    "oid": r.id,
+                    "scrubbed": {
+                        "channel": r.result_channel or (r.payload or {}).get("channel"),
+                        "erased": True,
+                    },
+                }
+                for r in rows
+                if not (r.payload or {}).get("erased")
+            ]
+            if changes:
+                session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("oid"))
+                    .values(payload=bindparam("scrubbed")),
+                    changes,
+                )
+            session.commit()
+            return len(changes)
 
     # --- once-per-tick jobs across processes ----------------------------------------------------
 
