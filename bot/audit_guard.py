@@ -22,7 +22,9 @@ AUDIT_TABLE = "audit_events"
 VERSION_TABLE = "alembic_version"
 # Write access the running bot needs on every other table of its schema.
 RUNTIME_TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
-INSUFFICIENT_PRIVILEGE = "42501"
+# insufficient_privilege ("permission denied", "must be owner"), and invalid_schema_name
+# ("no schema has been selected to create in": a role without USAGE on the bot's schema).
+PRIVILEGE_STATES = frozenset({"42501", "3F000"})
 DOCS = "docs/postgres-roles.md"
 
 
@@ -34,7 +36,7 @@ def is_privilege_error(exc: BaseException) -> bool:
     """A PostgreSQL 'permission denied' / 'must be owner' error, however wrapped."""
     seen: BaseException | None = exc
     while seen is not None:
-        if getattr(seen, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+        if getattr(seen, "sqlstate", None) in PRIVILEGE_STATES:
             return True
         orig = getattr(seen, "orig", None)
         seen = orig if orig is not None and orig is not seen else seen.__cause__

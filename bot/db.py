@@ -92,6 +92,16 @@ def ensure_schema(url: str, *, auto_upgrade: bool) -> None:
     engine = make_engine(url)
     try:
         missing = pending_revisions(engine)
+    except Exception as exc:
+        from bot.audit_guard import is_privilege_error
+
+        if not is_privilege_error(exc):
+            raise
+        role = make_url(url).username or "this role"
+        raise SchemaOutOfDateError(
+            f"the bot's database role {role} may not read the schema version; as the owner "
+            f"role run: DATABASE_URL=<owner's URL> triage-bot db upgrade --runtime-role {role}"
+        ) from None
     finally:
         engine.dispose()
     if not missing:

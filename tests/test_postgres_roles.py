@@ -214,3 +214,22 @@ def test_db_upgrade_refuses_a_runtime_role_that_does_not_exist(
         == 1
     )
     assert "role 'tb_nobody_here' does not exist" in capsys.readouterr().err
+
+
+def test_serve_on_a_role_without_any_grant_says_what_to_run(
+    roles, monkeypatch, tmp_path, capsys, policies_dir
+):
+    assert _cli(monkeypatch, tmp_path, roles.owner_url, "db", "upgrade") == 0  # no grants
+    capsys.readouterr()
+    for name, value in {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "TRIAGE_CHANNEL": "C0TRIAGE",
+        "POLICIES_DIR": str(policies_dir),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    code = _cli(monkeypatch, tmp_path, roles.runtime_url, "serve", "--port", "0")
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"triage-bot db upgrade --runtime-role {roles.runtime}" in err.strip().splitlines()[-1]
