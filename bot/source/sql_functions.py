@@ -105,6 +105,7 @@ STRING_FUNCTIONS = frozenset(
         "typeof",
         "collate",
         "string_to_array",
+        "unnest",
         "array_to_string",
         "array_length",
         "cardinality",
@@ -309,8 +310,40 @@ AGGREGATE_AND_WINDOW_FUNCTIONS = frozenset(
         "nth_value",
     }
 )
+# Type names written like calls: `CONVERT(x, DECIMAL(10,2))`, `numeric(x)`, `char(36)`.
+TYPE_NAMES = frozenset(
+    {
+        "char",
+        "nchar",
+        "varchar",
+        "nvarchar",
+        "character",
+        "text",
+        "decimal",
+        "dec",
+        "numeric",
+        "float",
+        "double",
+        "real",
+        "int",
+        "integer",
+        "bigint",
+        "smallint",
+        "signed",
+        "unsigned",
+        "bit",
+        "varbinary",
+        "timestamptz",
+        "interval",
+        "uuid",
+        "bool",
+        "boolean",
+        "jsonb",
+    }
+)
 ALLOWED_FUNCTIONS = (
-    CASTS_AND_CONDITIONALS
+    TYPE_NAMES
+    | CASTS_AND_CONDITIONALS
     | STRING_FUNCTIONS
     | DATE_AND_ZONE_FUNCTIONS
     | JSON_FUNCTIONS
@@ -379,6 +412,8 @@ _SYNTAX_BEFORE_PAREN = frozenset(
         "RETURNING",
     }
 )
+# Words that open a clause after an aggregate's `)`; elsewhere they could name a function.
+_AFTER_A_CALL = frozenset({"FILTER", "OVER", "WITHIN"})
 _EXECUTABLE_COMMENT = re.compile(r"^/\*\s*(!|M!|\+)", re.IGNORECASE)
 _NAME_TYPES = (T.Name, T.Literal.String.Symbol)
 
@@ -461,6 +496,18 @@ def check_functions(statement: sqlparse.sql.Statement) -> None:
             continue  # `((`, `+ (`, `, (`: grouping, not a call
         if before.is_keyword and before.normalized.upper().split()[-1] in _SYNTAX_BEFORE_PAREN:
             continue
+        if (
+            before.value.upper() in _AFTER_A_CALL
+            and index >= 2
+            and tokens[index - 2].match(T.Punctuation, ")")
+        ):
+            continue  # `count(*) FILTER (WHERE …)`, `row_number() OVER (…)`
+        if (
+            before.value.upper() in {"ANY", "SOME", "ALL"}
+            and index >= 2
+            and tokens[index - 2].ttype in T.Operator.Comparison
+        ):
+            continue  # `x = ANY (…)`: a quantified comparison
         if before.ttype in T.Keyword.TZCast:
             continue
         if not (before.is_keyword or before.ttype in _NAME_TYPES):

@@ -104,6 +104,11 @@ def test_every_documented_and_tested_query_still_passes():
         " EXTRACT(epoch FROM created), CONVERT_TZ(opened, '+00:00', '+01:00'),"
         " LEFT(title, 80), REPLACE(body, '\r', '') FROM t GROUP BY id",
         "SELECT x.id FROM (SELECT 1 AS id) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM y)",
+        "SELECT CONVERT(amount, DECIMAL(10,2)) AS subject, CAST(ref AS CHAR(36)) AS id,"
+        " POSITION('@' IN email) AS p, string_agg(tag, ',' ORDER BY tag) AS body,"
+        " COUNT(DISTINCT queue) FILTER (WHERE open) AS n FROM t"
+        " WHERE id = ANY(ARRAY[1, 2]) AND created > CURRENT_DATE - INTERVAL '7' DAY"
+        " GROUP BY ref, amount, email",
     ],
 )
 def test_ordinary_helpdesk_sql_passes(query):
