@@ -122,6 +122,12 @@ def test_the_same_check_covers_every_query_setting():
     with pytest.raises(SourceQueryError, match=r"^SOURCE_QUERY calls pg_advisory_lock\(\)"):
         check_query_settings(settings)
     check_query_settings(make_settings(source_query=legacy.TICKET_QUERY))
+    train = make_settings(
+        source_query=legacy.TICKET_QUERY,
+        source_train_query="SELECT id, subject, GET_LOCK('x', 1) AS tag FROM t",
+    )
+    with pytest.raises(SourceQueryError, match=r"^SOURCE_TRAIN_QUERY calls GET_LOCK\(\)"):
+        check_query_settings(train)
 
 
 def test_the_poller_refuses_an_unsafe_query_before_touching_the_source(helpdesk, store):
