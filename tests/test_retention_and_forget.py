@@ -58,10 +58,10 @@ def _cli_env(monkeypatch, tmp_path: Path, database_url: str) -> None:
 @review_only
 async def test_the_audit_trail_never_holds_ticket_text_or_personal_data(bot: BotUnderTest):
     """Every kind of event the ticket's life writes: received, proposed, clicks, handoff."""
-    first = await _post_and_wait(bot, "PD-1")
-    await bot.click("triage_approve", "PD-1", AGENT, first.params.get("ts") or "1.1")
-    second = await _post_and_wait(bot, "PD-2")
-    await bot.click("triage_not_sure", "PD-2", AGENT, second.params.get("ts") or "1.2")
+    await _post_and_wait(bot, "PD-1")
+    await bot.click("triage_approve", "PD-1", AGENT, await bot.proposal_ts("PD-1"))
+    await _post_and_wait(bot, "PD-2")
+    await bot.click("triage_not_sure", "PD-2", AGENT, await bot.proposal_ts("PD-2"))
     await bot.command("/triage-pause", "all Quillfeather", GLOBAL_OWNER)  # owner's own words
     store = bot.runtime.store
 
