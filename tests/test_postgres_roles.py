@@ -20,9 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from bot.audit_guard import audit_guard
 from bot.cli import main
 from bot.db import make_engine
+from bot.doctor import database_findings
 from bot.models import AuditEvent, Pause
 from bot.store import Store
 from bot.tickets import TicketIn
+from tests.conftest import make_settings
 
 
 @dataclass
@@ -125,6 +127,11 @@ def test_the_runtime_role_works_but_cannot_touch_the_trail(roles, monkeypatch, t
         assert "permission denied" in _refused(engine, "CREATE TABLE sneaky (id int)")
         assert audit_guard(engine).warnings == []
         assert audit_guard(engine).role == roles.runtime
+        # The operator's check command: silent for the runtime role, warns for the owner.
+        assert database_findings(make_settings(database_url=roles.runtime_url)) == []
+        owner_findings = database_findings(make_settings(database_url=roles.owner_url))
+        assert [f.level for f in owner_findings] == ["warning"]
+        assert "owns audit_events" in owner_findings[0].message
     finally:
         engine.dispose()
 
