@@ -56,8 +56,12 @@ COMMANDS: dict[str, CommandSpec] = {
     "doctor": CommandSpec(
         "bot.commands.doctor", "check the whole configuration at once, with a fix for each problem"
     ),
+    "forget": CommandSpec(
+        "bot.commands.forget", "erase ticket text and personal data (audit metadata is kept)"
+    ),
     "manifest": CommandSpec(
-        "bot.commands.manifest", "print the Slack app manifest for Socket Mode or a given public URL"
+        "bot.commands.manifest",
+        "print the Slack app manifest for Socket Mode or a given public URL",
     ),
 }
 

@@ -52,8 +52,12 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
-    """Apply every pending migration (all heads) to the database at `url`."""
+def upgrade(url: str, runtime_role: str | None = None) -> None:
+    """Apply every pending migration (all heads) to the database at `url`.
+
+    With `runtime_role` (PostgreSQL), the bot's runtime role is then granted what it needs
+    and no more (bot.audit_guard), in the same transaction: run this as the owner role.
+    """
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -63,6 +67,10 @@ def upgrade(url: str) -> None:
                 # Several `serve` processes may start at once; one migrates, the rest wait.
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
             command.upgrade(config, "heads")
+            if runtime_role:
+                from bot.audit_guard import grant_runtime_role
+
+                grant_runtime_role(connection, runtime_role)
     finally:
         engine.dispose()
 
@@ -84,14 +92,37 @@ def ensure_schema(url: str, *, auto_upgrade: bool) -> None:
     engine = make_engine(url)
     try:
         missing = pending_revisions(engine)
+    except Exception as exc:
+        from bot.audit_guard import is_privilege_error
+
+        if not is_privilege_error(exc):
+            raise
+        role = make_url(url).username or "this role"
+        raise SchemaOutOfDateError(
+            f"the bot's database role {role} may not read the schema version; as the owner "
+            f"role run: DATABASE_URL=<owner's URL> triage-bot db upgrade --runtime-role {role}"
+        ) from None
     finally:
         engine.dispose()
     if not missing:
         return
+    pending = ", ".join(sorted(missing))
     if auto_upgrade:
-        upgrade(url)
+        try:
+            upgrade(url)
+        except Exception as exc:
+            from bot.audit_guard import is_privilege_error
+
+            if not is_privilege_error(exc):
+                raise
+            role = make_url(url).username or "this role"
+            raise SchemaOutOfDateError(
+                f"the database schema is out of date (pending: {pending}) and the bot's "
+                f"database role {role} may not change it (by design: it is the runtime "
+                "role); as the owner role run: DATABASE_URL=<owner's URL> triage-bot db "
+                f"upgrade --runtime-role {role}"
+            ) from None
         return
     raise SchemaOutOfDateError(
-        "the database schema is out of date; run: triage-bot db upgrade "
-        f"(pending: {', '.join(sorted(missing))})"
+        f"the database schema is out of date; run: triage-bot db upgrade (pending: {pending})"
     )

@@ -211,11 +211,35 @@ def database_findings(settings: Settings) -> list[Finding]:
         findings.append(Finding("error", "DATABASE_URL", problem))
     else:
         findings.extend(_schema_findings(settings.database_url))
+        findings.extend(_audit_findings(settings.database_url))
     if settings.source_database_url:
         problem = check_connection(settings.source_database_url, name="SOURCE_DATABASE_URL")
         if problem:
             findings.append(Finding("error", "SOURCE_DATABASE_URL", problem))
     return findings
+
+
+def _audit_findings(url: str) -> list[Finding]:
+    """PostgreSQL: could the bot's role alter or rewrite the audit trail (docs/postgres-roles.md)?"""
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).get_backend_name() != "postgresql":
+        return []
+    from bot.audit_guard import audit_guard
+    from bot.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        report = audit_guard(engine)
+    except Exception as exc:
+        return [
+            Finding("note", "DATABASE_URL", f"audit trail guard not checked ({type(exc).__name__})")
+        ]
+    finally:
+        engine.dispose()
+    return [
+        Finding("warning", "DATABASE_URL", w) for w in report.warnings if "no audit_events" not in w
+    ]
 
 
 def _schema_findings(url: str) -> list[Finding]:

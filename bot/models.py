@@ -29,8 +29,11 @@ class TicketStatus(StrEnum):
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("id_key", name="uq_tickets_id_key"),)
 
     id: str = Field(primary_key=True, max_length=255)
+    # bot.tickets.id_key(id): refuses a second ticket whose id only looks the same.
+    id_key: str | None = Field(default=None, max_length=255)
     subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     requester: str = Field(default="", max_length=512)
@@ -53,6 +56,11 @@ class Ticket(SQLModel, table=True):
     last_paged_at: datetime | None = None
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
+    # The source gave a creation time too far ahead of now to trust (it never moved the
+    # source watermark); created_at keeps what the source said.
+    time_suspect: bool = False
+    # When the text and personal data were erased (retention or `triage-bot forget`).
+    erased_at: datetime | None = Field(default=None, index=True)
 
 
 class Proposal(SQLModel, table=True):

@@ -23,6 +23,7 @@ from bot.classifier.jobs import register_retrain
 from bot.digest.job import register_digest
 from bot.models import utcnow
 from bot.ownership.gate_watch import register_gate_watch
+from bot.retention import register_retention
 from bot.source.jobs import register_source_poll
 from bot.watchdog import TICK_SECONDS, Watchdog
 
@@ -119,6 +120,7 @@ JOB_REGISTRARS.append(register_source_poll)  # helpdesk database source (issue 4
 JOB_REGISTRARS.append(register_retrain)  # daily retrain + model reload (issue 3)
 JOB_REGISTRARS.append(register_gate_watch)  # launch gate changes announced (issue 6)
 JOB_REGISTRARS.append(register_channel_jobs)  # routed summaries and surge-group lists
+JOB_REGISTRARS.append(register_retention)  # RETENTION_DAYS: old ticket text erased daily
 
 
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     source_start: str | None = None
     source_timezone: str = "UTC"
     source_dayfirst: bool = False
+    # A source time further ahead than this never advances the watermark (docs/source-safety.md).
+    source_max_future_seconds: int = Field(default=86_400, ge=0)
+    # Ticket text and personal data older than this many days are erased; unset keeps them
+    # (docs/retention.md).
+    retention_days: int | None = Field(default=None, ge=1)
+    retention_time: str = "04:00"  # when the daily retention job runs (HH:MM, TIMEZONE)
+    # The role the running bot connects as, granted its rights by `db upgrade` run as the
+    # owner role (PostgreSQL; docs/postgres-roles.md).
+    database_runtime_role: str | None = None
 
     port: int = 3000
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024 * 1024)
@@ -179,6 +188,13 @@ class Settings(BaseSettings):
     def _check_time(cls, value: str) -> str:
         if not _TIME.match(value):
             raise ValueError("DIGEST_TIME must look like HH:MM (24-hour clock)")
+        return value
+
+    @field_validator("retention_time")
+    @classmethod
+    def _check_retention_time(cls, value: str) -> str:
+        if not _TIME.match(value):
+            raise ValueError("RETENTION_TIME must look like HH:MM (24-hour clock)")
         return value
 
     @field_validator("retrain_time")

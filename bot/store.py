@@ -8,13 +8,13 @@ row and the Slack calls it causes (transactional outbox).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -35,7 +35,12 @@ from bot.models import (
     TicketStatus,
     utcnow,
 )
-from bot.tickets import TicketIn
+from bot.tickets import TicketIn, id_key
+
+_UNDECIDED = frozenset({TicketStatus.REVIEW.value, TicketStatus.AUTO_ROUTED.value})
+# Other tables that hold ticket text or personal data erase it here: each is called with
+# the session of the erasing transaction and the ids being erased (see Store.erase_tickets).
+ERASERS: list[Callable[[Session, list[str]], None]] = []
 
 
 def control_block_ids(payload: dict[str, Any]) -> list[str]:
@@ -89,6 +94,8 @@ class NewTickets:
 class IntakeResult:
     new_ids: list[str]
     duplicate_ids: list[str]
+    # Refused: id -> the stored ticket's id it only looks like (bot.tickets.id_key).
+    lookalikes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,36 @@ class Store:
                 f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
             )
         tickets = Ticket.__table__  # type: ignore[attr-defined]
-        new = insert_new(tickets).on_conflict_do_nothing(index_elements=["id"])
+        # No conflict target: a repeated id and a look-alike id (same id_key) are both skipped.
+        new = insert_new(tickets).on_conflict_do_nothing()
         return new.returning(tickets.c.id), insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+    def _lookalikes(
+        self, connection: Connection | Session, skipped: dict[str, str]
+    ) -> dict[str, str]:
+        """Of the skipped ids (id -> key), those whose key belongs to a different stored id."""
+        if not skipped:
+            return {}
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        owners: dict[str, str] = {}
+        keys = sorted(set(skipped.values()))
+        for start in range(0, len(keys), 500):
+            for row in connection.execute(
+                select(tickets.c.id, tickets.c.id_key).where(
+                    tickets.c.id_key.in_(keys[start : start + 500])
+                )
+            ):
+                owners[row.id_key] = row.id
+        suspects = [t for t, k in skipped.items() if k in owners and owners[k] != t]
+        stored = (
+            {
+                r[0]
+                for r in connection.execute(select(tickets.c.id).where(tickets.c.id.in_(suspects)))
+            }
+            if suspects
+            else set()
+        )  # the same id stored before its key was known is a repeat, not a look-alike
+        return {t: owners[skipped[t]] for t in suspects if t not in stored}
 
     def add_tickets(
         self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
@@ -165,7 +200,9 @@ class Store:
 
         The hot path of intake: SQLAlchemy Core on one connection, no ORM session, one
         transaction (the intake batcher groups concurrent requests into it). Committed,
-        and so durable, before this returns.
+        and so durable, before this returns. An id that only looks like a stored one (same
+        id_key: zero-width or bidi characters, compatibility forms) is refused and reported
+        in `lookalikes`.
         """
         unique: dict[str, TicketIn] = {}
         for ticket in tickets:
@@ -173,9 +210,12 @@ class Store:
         if not unique:
             return IntakeResult([], [])
         now = utcnow()
+        keys = {t.id: id_key(t.id) for t in unique.values()}
         rows = [
             {
                 "id": t.id,
+                "id_key": keys[t.id],
+                "time_suspect": t.time_suspect,
                 "subject": t.subject,
                 "body": t.body,
                 "requester": t.requester,
@@ -205,10 +245,17 @@ class Store:
             ]
             if received:
                 connection.execute(insert_received, received)
+            skipped = {i: keys[i] for i in unique if i not in created}
+            lookalikes = self._lookalikes(connection, skipped)
         fresh = [i for i in unique if i in created]
-        duplicates = [i for i in unique if i not in created]
+        duplicates = [i for i in unique if i not in created and i not in lookalikes]
         observability.tickets_received(source, len(fresh))
-        return IntakeResult(new_ids=fresh, duplicate_ids=duplicates)
+        return IntakeResult(new_ids=fresh, duplicate_ids=duplicates, lookalikes=lookalikes)
+
+    def lookalikes(self, ids: Sequence[str]) -> dict[str, str]:
+        """Which of these ids only look like a stored ticket's id (id -> that ticket's id)."""
+        with self.session() as session:
+            return self._lookalikes(session, {i: id_key(i) for i in dict.fromkeys(ids)})
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         with self.session() as session:
@@ -706,6 +753,170 @@ class Store:
             self._enqueue(session, outbox)
             session.commit()
         return True
+
+    # --- retention and erasure -------------------------------------------------------------------
+
+    def erase_tickets(
+        self, ticket_ids: Sequence[str], *, actor: str, reason: str, notice: str = ""
+    ) -> list[str]:
+        """Erase the text and personal data of these tickets; returns the ids erased now.
+
+        Subject, body and requester become empty and `erased_at` is set; the row stays, so
+        the id is still known (a re-sent or re-polled ticket is not stored again) and the
+        decisions, proposals and the append-only audit trail keep their metadata, which
+        never held ticket text or personal data. Slack calls queued for these tickets lose
+        their text: unsent ones are dropped, sent ones keep only where they went. With a
+        `notice`, every Slack message the bot posted for a ticket is replaced by it (the
+        buttons of a ticket still waiting for a human are kept). Each erased ticket gets an
+        `erased` audit row saying why. Other tables that hold ticket text join in through
+        ERASERS.
+        """
+        erased: list[str] = []
+        ids = list(dict.fromkeys(ticket_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            now = utcnow()
+            with self.session() as session:
+                statuses = {
+                    row[0]: row[1]
+                    for row in session.execute(
+                        update(Ticket)
+                        .where(col(Ticket.id).in_(chunk), col(Ticket.erased_at).is_(None))
+                        .values(subject="", body="", requester="", erased_at=now)
+                        .returning(col(Ticket.id), col(Ticket.status))
+                    )
+                }
+                done = [tid for tid in chunk if tid in statuses]
+                if not done:
+                    session.rollback()
+                    continue
+                undecided = {t for t, st in statuses.items() if st in _UNDECIDED}
+                notices = self._scrub_outbox(session, done, notice, undecided)
+                for eraser in ERASERS:
+                    eraser(session, done)
+                session.execute(
+                    AuditEvent.__table__.insert(),  # type: ignore[attr-defined]
+                    [
+                        {
+                            "at": now,
+                            "actor": actor[:64],
+                            "action": "erased",
+                            "ticket_id": tid,
+                            "detail": {"reason": reason},
+                        }
+                        for tid in done
+                    ],
+                )
+                self._enqueue(session, notices)
+                session.commit()
+            erased.extend(done)
+        return erased
+
+    @staticmethod
+    def _scrub_outbox(
+        session: Session, ticket_ids: list[str], notice: str, undecided: set[str]
+    ) -> list[OutboxItem]:
+        """Drop the text from these tickets' Slack calls; with `notice`, updates to post.
+
+        The buttons of a message stay only while its ticket still waits for a decision.
+        """
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.ticket_id).in_(ticket_ids))
+        ).all()
+        updates: list[OutboxItem] = []
+        for row in rows:
+            payload = row.payload or {}
+            channel = row.result_channel or payload.get("channel")
+            shown = row.status == OutboxStatus.SENT.value and row.method == "chat.postMessage"
+            if notice and shown and row.result_ts and channel:
+                controls = [
+                    b
+                    for b in payload.get("blocks", [])
+                    if isinstance(b, dict) and b.get("type") == "actions"
+                ]
+                if row.ticket_id not in undecided:
+                    controls = []
+                section = {"type": "section", "text": {"type": "mrkdwn", "text": notice}}
+                updates.append(
+                    OutboxItem(
+                        dedupe_key=f"erase:{row.ticket_id}:{channel}:{row.result_ts}"[:255],
+                        method="chat.update",
+                        payload={
+                            "channel": channel,
+                            "ts": row.result_ts,
+                            "text": notice,
+                            "blocks": [section, *controls],
+                        },
+                        ticket_id=row.ticket_id,
+                        purpose="update",
+                        priority=20,
+                    )
+                )
+            row.payload = {"channel": channel, "erased": True}
+            if row.status == OutboxStatus.PENDING.value:
+                row.status = OutboxStatus.FAILED.value
+                row.last_error = "not sent: the ticket's text was erased"
+            session.add(row)
+        session.flush()
+        return updates
+
+    def tickets_received_before(self, cutoff: datetime, limit: int = 5000) -> list[str]:
+        """Ids of tickets received before `cutoff` whose text is not erased yet (oldest first)."""
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(Ticket.id)
+                    .where(col(Ticket.received_at) < cutoff, col(Ticket.erased_at).is_(None))
+                    .order_by(col(Ticket.received_at), col(Ticket.id))
+                    .limit(limit)
+                ).all()
+            )
+
+    def tickets_of_requester(self, requester: str) -> list[str]:
+        """Ids of tickets whose requester is this address or name (`Ana <ana@x>` too)."""
+        wanted = requester.strip().lower()
+        if not wanted:
+            return []
+        lowered = func.lower(Ticket.requester)
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(Ticket.id)
+                    .where((lowered == wanted) | lowered.contains(f"<{wanted}>", autoescape=True))
+                    .order_by(col(Ticket.id))
+                ).all()
+            )
+
+    def scrub_old_outbox(self, cutoff: datetime) -> int:
+        """Sent or failed Slack calls older than `cutoff` keep only where they went."""
+        outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+        with self.session() as session:
+            rows = session.execute(
+                select(outbox.c.id, outbox.c.payload, outbox.c.result_channel).where(
+                    outbox.c.created_at < cutoff,
+                    outbox.c.status != OutboxStatus.PENDING.value,
+                )
+            ).all()
+            changes = [
+                {
+                    "oid": r.id,
+                    "scrubbed": {
+                        "channel": r.result_channel or (r.payload or {}).get("channel"),
+                        "erased": True,
+                    },
+                }
+                for r in rows
+                if not (r.payload or {}).get("erased")
+            ]
+            if changes:
+                session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("oid"))
+                    .values(payload=bindparam("scrubbed")),
+                    changes,
+                )
+            session.commit()
+            return len(changes)
 
     # --- once-per-tick jobs across processes ----------------------------------------------------
 

@@ -5,11 +5,22 @@ from __future__ import annotations
 import re
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+# Bidi embeddings, overrides, isolates and marks: they can reverse what an agent reads
+# (`\u202e` makes "gpj.exe" look like "exe.jpg") and make two ids look alike.
+_BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise_bidi(text: str) -> str:
+    """User text without bidi control characters, so it shows in its stored order."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
 TRUNCATION_MARKER = "… [truncated: {more} more characters]"
 
 
 def escape_mrkdwn(text: str) -> str:
     """Escape &, < and > so ticket text cannot ping `<!channel>`, mention users or forge links."""
+    text = neutralise_bidi(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -40,4 +51,4 @@ def safe_mrkdwn(text: str, limit: int, total: int | None = None) -> str:
 
 def plain_bounded(text: str, limit: int) -> str:
     """For plain_text fields (headers, options): no escaping needed, only bounds and no newlines."""
-    return bounded(" ".join(text.split()), limit) or "(no subject)"
+    return bounded(" ".join(neutralise_bidi(text).split()), limit) or "(no subject)"

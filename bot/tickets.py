@@ -5,6 +5,7 @@ Missing, empty or junk values are normal; only a ticket without a usable `id` is
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -17,8 +18,12 @@ MAX_SUBJECT_CHARS = 2_000
 MAX_REQUESTER_CHARS = 500
 MAX_URL_CHARS = 2_000
 _URL = re.compile(r"^https?://[^\s<>|\x00-\x1f]+$", re.IGNORECASE)
+# Creation times outside these bounds are junk (placeholders, typos, overflow attempts).
+EARLIEST_TIME = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+MAX_KEY_LENGTH = 200
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -55,6 +60,8 @@ def normalise_id(value: Any) -> str:
         raise TicketRejected("ticket has an empty id")
     if len(text) > MAX_ID_LENGTH:
         raise TicketRejected(f"ticket id is longer than {MAX_ID_LENGTH} characters")
+    if not id_key(text):
+        raise TicketRejected("ticket id has no visible characters")
     return text
 
 
@@ -69,29 +76,49 @@ def parse_url(value: Any) -> str:
     return text
 
 
+def id_key(ticket_id: str) -> str:
+    """The look-alike key of an id: NFKC-normalised, format characters (Cf) stripped.
+
+    `ZW-1`, `ZW-1\u200b` (zero-width space), `ZW-1\u202e` (a bidi override) and `ＺＷ-１`
+    (full-width) all have the key `ZW-1`. The public id stays the one the ticket arrived
+    with; the key only finds a second ticket that would look the same to an agent.
+    """
+    key = "".join(
+        ch for ch in unicodedata.normalize("NFKC", ticket_id) if unicodedata.category(ch) != "Cf"
+    ).strip()
+    if len(key) > MAX_KEY_LENGTH:  # NFKC can expand; keep the key bounded, still exact
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key
+
+
 def parse_timestamp(value: Any) -> datetime | None:
-    """Best-effort aware-UTC timestamp (naive means UTC); unreadable gives None, not an error."""
-    if value is None or value == "":
+    """Best-effort aware-UTC timestamp (naive means UTC).
+
+    Unreadable or out of range (before 1971, from 2200, or past what a datetime holds, such
+    as `9999-12-31T23:59:59-05:00`) gives None, "no time", never an error: the ticket is
+    still stored.
+    """
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value) / (1000 if value > 1e11 else 1)
-        try:
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, (int, float)):
+            seconds = float(value) / (1000 if abs(value) > 1e11 else 1)
             moment = datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    else:
-        text = clean_text(value).strip()
-        if text.isdigit():
-            return parse_timestamp(int(text))
-        try:
+        else:
+            text = clean_text(value).strip()
+            if text.isdigit():
+                return parse_timestamp(int(text))
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    if not (EARLIEST_TIME <= moment < LATEST_TIME):
+        return None
+    return moment
 
 
 class TicketIn(BaseModel):
@@ -105,6 +132,8 @@ class TicketIn(BaseModel):
     requester: str = ""
     created_at: datetime | None = None
     url: str = ""
+    # The source gave a creation time too far in the future to trust (see SOURCE_MAX_FUTURE_SECONDS).
+    time_suspect: bool = False
 
     @field_validator("subject")
     @classmethod

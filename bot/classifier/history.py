@@ -106,12 +106,12 @@ def _query_rows(url: str, query: str) -> Iterator[dict[str, Any]]:
 
 def check_train_query(query: str | None) -> str:
     """The same read-only check as SOURCE_QUERY, its message naming SOURCE_TRAIN_QUERY."""
-    from bot.source.query import SourceQueryError, validate_query
+    from bot.source.query import SourceQueryError, check_query
 
     try:
-        return validate_query(query)
+        return check_query(query, "SOURCE_TRAIN_QUERY")
     except SourceQueryError as exc:
-        raise HistoryError(str(exc).replace("SOURCE_QUERY", "SOURCE_TRAIN_QUERY", 1)) from None
+        raise HistoryError(str(exc)) from None
 
 
 def read_history_query(

@@ -23,6 +23,7 @@ from bot.placeholders import FIX as PLACEHOLDER_FIX
 from bot.policies import PolicyError
 from bot.settings import Settings
 from bot.socket_mode import connect_socket_mode
+from bot.source.query import check_query_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_settings(settings: Settings, invalid: list[Finding] | None = None) -> None:
     """Every missing or invalid setting at once (exit 2); warnings are logged."""
+    check_query_settings(settings)  # SOURCE_QUERY, SOURCE_TRAIN_QUERY, …: one SELECT each
     findings = [*(invalid or []), *settings_findings(settings)]
     errors = [f for f in findings if f.level == "error"]
     for finding in errors:

@@ -60,11 +60,17 @@ class IntakeBatcher:
                 for tickets, future in batch:
                     new: list[str] = []
                     known: list[str] = []
+                    lookalikes: dict[str, str] = {}
                     for ticket_id in dict.fromkeys(t.id for t in tickets):
+                        if ticket_id in result.lookalikes:
+                            lookalikes[ticket_id] = result.lookalikes[ticket_id]
+                            continue
                         # The first request that carried a new id is the one that stored it.
                         (new if ticket_id in created else known).append(ticket_id)
                         created.discard(ticket_id)
                     if not future.done():
-                        future.set_result(IntakeResult(new_ids=new, duplicate_ids=known))
+                        future.set_result(
+                            IntakeResult(new_ids=new, duplicate_ids=known, lookalikes=lookalikes)
+                        )
         finally:
             self._draining = False

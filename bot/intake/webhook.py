@@ -6,6 +6,7 @@ A request is all-or-nothing: either every ticket in it is usable and stored befo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.tickets import TicketIn, TicketRejected
+from bot.tickets import TicketIn, TicketRejected, id_key
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -49,15 +50,43 @@ async def store_items(
             tickets.append(TicketIn.from_raw(item))
         except TicketRejected as exc:
             problems.append({"index": index, "error": str(exc)})
+    if not problems:
+        problems = await asyncio.to_thread(_lookalike_problems, runtime, tickets)
     if problems:
         return _error(422, "some tickets cannot be used; nothing was stored", problems=problems)
     result = await runtime.intake_batcher.submit(tickets)
     runtime.worker.kick()
     log.info("%s: %d new, %d already known", source, len(result.new_ids), len(result.duplicate_ids))
-    return web.json_response(
-        {"stored": result.new_ids, "duplicates": result.duplicate_ids},
-        status=202 if result.new_ids else 200,
+    answer: dict[str, object] = {"stored": result.new_ids, "duplicates": result.duplicate_ids}
+    if result.lookalikes:  # a look-alike that arrived at the same moment as its twin
+        answer["refused"] = [
+            {"id": tid, "error": lookalike_message(other)}
+            for tid, other in result.lookalikes.items()
+        ]
+    return web.json_response(answer, status=202 if result.new_ids else 200)
+
+
+def lookalike_message(other: str) -> str:
+    return (
+        f"ticket id looks like the existing ticket {other!r} (it differs only by invisible, "
+        "bidi or compatibility characters)"
     )
+
+
+def _lookalike_problems(runtime: Runtime, tickets: list[TicketIn]) -> list[dict[str, object]]:
+    """Items whose id only looks like a stored ticket's, or like another item's in this body."""
+    found = runtime.store.lookalikes([t.id for t in tickets])
+    seen: dict[str, str] = {}
+    problems: list[dict[str, object]] = []
+    for index, ticket in enumerate(tickets):
+        key = id_key(ticket.id)
+        other = found.get(ticket.id) or (
+            seen[key] if key in seen and seen[key] != ticket.id else None
+        )
+        seen.setdefault(key, ticket.id)
+        if other is not None:
+            problems.append({"index": index, "error": lookalike_message(other)})
+    return problems
 
 
 def make_handler(runtime: Runtime):

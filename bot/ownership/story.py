@@ -108,6 +108,8 @@ def summary(event: AuditEvent, shadow: bool = False, zone: ZoneInfo | None = Non
         )
         verdict = "passed" if action == "gate_open" else "fell below"
         return f"{event.policy} {verdict} the launch gate (measured {measured})"
+    if action == "erased":
+        return f"text and personal data erased ({d.get('reason', '?')})"
     if action == "slack_call_failed":
         return f"Slack {d.get('method')} for {d.get('purpose')} failed: {d.get('error')}"
     extra = json.dumps(d, ensure_ascii=False, default=str, sort_keys=True)

@@ -29,6 +29,9 @@ def source_check(runtime: Runtime) -> tuple[str, Any, bool]:
         "last_error_at": state.last_error_at,
     }
     report.update({k: v.isoformat() if v else None for k, v in stamp.items()})
+    # Rows stored with a creation time beyond now + SOURCE_MAX_FUTURE_SECONDS: stored and
+    # triaged, but never used as the watermark (docs/source-safety.md).
+    report["suspect_times"] = state.suspect_times
     failing = state.last_error_at is not None and (
         state.last_ok_at is None or state.last_error_at > state.last_ok_at
     )

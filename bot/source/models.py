@@ -26,6 +26,8 @@ class SourceState(SQLModel, table=True):
     last_ok_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
     last_error_at: datetime | None = None
+    # Rows stored with a creation time beyond now + SOURCE_MAX_FUTURE_SECONDS (on /healthz).
+    suspect_times: int = 0
 
 
 class SourceCheckpoint(SQLModel, table=True):

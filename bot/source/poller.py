@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -27,10 +27,10 @@ from bot.models import Ticket, utcnow
 from bot.settings import Settings
 from bot.source.clean import repair_text, source_id
 from bot.source.errors import SourceError
-from bot.source.query import SourceConfigError
+from bot.source.query import SourceConfigError, check_query_settings
 from bot.source.reader import CURSOR, SourceReader
 from bot.source.state import SourceStateRepo, decode_value, encode_value
-from bot.source.times import parse_source_time, zone
+from bot.source.times import cursor_is_trusted, parse_source_time, zone
 from bot.store import IntakeResult, Store
 from bot.tickets import MAX_SUBJECT_CHARS, TicketIn, TicketRejected, parse_url
 
@@ -51,6 +51,7 @@ class PollResult:
     known: int = 0
     baseline: int = 0
     skipped: int = 0
+    suspect: int = 0  # stored with a creation time beyond now + SOURCE_MAX_FUTURE_SECONDS
     new_ids: list[str] = field(default_factory=list)
     busy: bool = False
     error: SourceError | None = None
@@ -90,6 +91,7 @@ class SourcePoller:
                 f"{missing} is not set: the helpdesk source needs both SOURCE_DATABASE_URL "
                 "and SOURCE_QUERY"
             )
+        check_query_settings(settings)  # every *_QUERY setting, before the source is touched
         self.settings = settings
         self.store = store
         self.reader = reader or SourceReader(
@@ -124,16 +126,36 @@ class SourcePoller:
     def parse_time(self, value: Any) -> datetime | None:
         return parse_source_time(value, self.zone, self.settings.source_dayfirst)
 
-    def _ticket(self, row: dict[str, Any]) -> TicketIn:
+    def future_limit(self) -> datetime:
+        """Source times later than this are suspect (SOURCE_MAX_FUTURE_SECONDS)."""
+        return utcnow() + timedelta(seconds=self.settings.source_max_future_seconds)
+
+    def _ticket(self, row: dict[str, Any], limit_time: datetime) -> TicketIn:
         limit = self.settings.source_max_body_chars
+        created = self.parse_time(row.get("created_at"))
         return TicketIn(
             id=source_id(row.get("id")),
             subject=" ".join(repair_text(row.get("subject"), MAX_SUBJECT_CHARS).split()),
             body=repair_text(row.get("body"), limit),
             requester=repair_text(row.get("requester"), 500).strip(),
-            created_at=self.parse_time(row.get("created_at")),
+            created_at=created,
             url=parse_url(row.get("url")),
+            time_suspect=created is not None and created > limit_time,
         )
+
+    def trusted_cursor(self, rows: list[dict[str, Any]], limit_time: datetime) -> Any:
+        """The highest cursor value of a batch that may become the watermark, or None.
+
+        Rows come in cursor order, so rows dated beyond `limit_time` (or with a time
+        that is out of range) are at the end: the watermark stops before them, and they
+        are read again (and dropped as known) until their time is no longer ahead.
+        """
+        for row in reversed(rows):
+            if cursor_is_trusted(
+                row.get(CURSOR), limit_time, self.zone, self.settings.source_dayfirst
+            ):
+                return row[CURSOR]
+        return None
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -143,9 +165,10 @@ class SourcePoller:
         part = PollResult(rows_read=len(rows))
         live: dict[str, tuple[TicketIn, dict[str, Any]]] = {}
         baseline: dict[str, dict[str, Any]] = {}
+        limit_time = self.future_limit()
         for row in rows:
             try:
-                ticket = self._ticket(row)
+                ticket = self._ticket(row, limit_time)
             except TicketRejected as exc:
                 part.skipped += 1
                 log.warning("source row skipped (%s); cursor %r", exc, row.get(CURSOR))
@@ -187,6 +210,23 @@ class SourcePoller:
             part.new += len(result.new_ids)
             part.known += len(result.duplicate_ids)
             part.new_ids = list(result.new_ids)
+            for tid, other in result.lookalikes.items():
+                part.skipped += 1
+                log.warning(
+                    "source row skipped: id %r looks like the stored ticket %r (invisible, "
+                    "bidi or compatibility characters)",
+                    tid,
+                    other,
+                )
+            suspect = [t for t in result.new_ids if live[t][0].time_suspect]
+            if suspect:
+                part.suspect += len(suspect)
+                log.warning(
+                    "source rows stored with a creation time more than %ss ahead (not used "
+                    "as the watermark): %s",
+                    self.settings.source_max_future_seconds,
+                    ", ".join(repr(t) for t in suspect[:10]),
+                )
             self._after_intake(live, set(result.new_ids))
         return part
 
@@ -256,6 +296,9 @@ class SourcePoller:
         total.known += part.known
         total.baseline += part.baseline
         total.skipped += part.skipped
+        total.suspect += part.suspect
+        if part.suspect:
+            self.repo.add_suspect_times(part.suspect)
         total.new_ids.extend(part.new_ids[: max(0, 1000 - len(total.new_ids))])
         if part.new and self.on_new is not None:
             self.on_new()
@@ -274,7 +317,8 @@ class SourcePoller:
         stored_before = total.new + total.baseline
         for rows in self.reader.new_rows(low, self.settings.source_batch_size):
             self._absorb(total, self._store_batch(rows, launched_at, first_sync))
-            last = rows[-1][CURSOR]
+            trusted = self.trusted_cursor(rows, self.future_limit())
+            last = trusted if trusted is not None else last
             if isinstance(last, str) and not self._warned_text_cursor:
                 self._warned_text_cursor = True
                 log.warning(
@@ -284,7 +328,7 @@ class SourcePoller:
             # Stored, so the watermark may move past this batch (rows come in cursor order).
             # A batch of re-read rows that stored nothing needs no new checkpoint.
             stored = total.new + total.baseline > stored_before
-            if stored or len(rows) == self.settings.source_batch_size:
+            if last is not None and (stored or len(rows) == self.settings.source_batch_size):
                 checkpoint = self.repo.save_checkpoint(checkpoint, polled_at, last)
             stored_before = total.new + total.baseline
             self._renew()

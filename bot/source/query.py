@@ -1,4 +1,4 @@
-"""Refuse at start any SOURCE_QUERY that is not one plain SELECT.
+"""Refuse at start any SOURCE_QUERY (or other query setting) that is not one plain SELECT.
 
 The bot must never write to the helpdesk. The database role should be SELECT-only and
 the session is opened read-only (see reader.py); this check is the first of those three
@@ -13,6 +13,7 @@ import sqlparse
 from sqlparse import tokens as T
 
 from bot.commands.common import CommandError
+from bot.source.sql_functions import UnsafeSQL, check_functions, check_lexing
 
 # Keywords that make a statement do more than read, wherever they appear (also inside
 # a CTE: PostgreSQL allows `WITH x AS (DELETE … RETURNING *) SELECT …`).
@@ -76,10 +77,11 @@ class SourceConfigError(CommandError):
 
 
 class SourceQueryError(SourceConfigError):
-    """SOURCE_QUERY is not a single read-only SELECT; the message says what is wrong."""
+    """A query setting is not a single read-only SELECT; the message names the setting."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(f"SOURCE_QUERY {message}")
+    def __init__(self, message: str, setting: str = "SOURCE_QUERY") -> None:
+        super().__init__(f"{setting} {message}")
+        self.setting = setting
 
 
 def _code(statement: sqlparse.sql.Statement) -> str:
@@ -93,17 +95,24 @@ def _code(statement: sqlparse.sql.Statement) -> str:
     return "".join(parts)
 
 
-def validate_query(sql: str | None) -> str:
-    """The query, trimmed of a trailing `;`, or SourceQueryError saying why it is refused."""
+def check_query(sql: str | None, setting: str = "SOURCE_QUERY") -> str:
+    """The query, trimmed of a trailing `;`, or SourceQueryError naming `setting` and why.
+
+    The one check for every setting that holds SQL the bot runs on the helpdesk
+    (SOURCE_QUERY, SOURCE_TRAIN_QUERY, …): one plain SELECT, no writes, no locks, only
+    functions from a safe allow-list (see bot.source.sql_functions), and no SQL whose
+    meaning differs between the databases the bot reads. It is a first lock that gives
+    a clear message; the real guarantee is a database role that can only SELECT.
+    """
+
+    def refuse(message: str) -> SourceQueryError:
+        return SourceQueryError(message, setting)
+
     if not sql or not sql.strip():
-        raise SourceQueryError(
-            "is empty; give a SELECT whose columns are aliased to id, subject, …"
-        )
+        raise refuse("is empty; give a SELECT whose columns are aliased to id, subject, …")
     statements = [s for s in sqlparse.parse(sql) if s.token_first(skip_cm=True, skip_ws=True)]
     if len(statements) != 1:
-        raise SourceQueryError(
-            f"holds {len(statements)} statements; give exactly one SELECT (no `;` chains)"
-        )
+        raise refuse(f"holds {len(statements)} statements; give exactly one SELECT (no `;` chains)")
     statement = statements[0]
     first = statement.token_first(skip_cm=True, skip_ws=True)
     if (
@@ -115,24 +124,47 @@ def validate_query(sql: str | None) -> str:
             "WITH",
         }
     ):
-        raise SourceQueryError("must be a SELECT (or WITH … SELECT); nothing else is run")
+        raise refuse("must be a SELECT (or WITH … SELECT); nothing else is run")
+    try:
+        check_lexing(statement)
+    except UnsafeSQL as exc:
+        raise refuse(str(exc)) from None
     for token in statement.flatten():
         if not token.is_keyword:
             continue
         word = token.normalized.upper()
         if token.ttype in T.Keyword.DML and word != "SELECT":
-            raise SourceQueryError(f"contains {word}; the bot only reads the helpdesk")
+            raise refuse(f"contains {word}; the bot only reads the helpdesk")
         if token.ttype in T.Keyword.DDL or word in _FORBIDDEN:
-            raise SourceQueryError(f"contains {word}; the bot only reads the helpdesk")
+            raise refuse(f"contains {word}; the bot only reads the helpdesk")
     code = _code(statement)
     if _LOCKING.search(code) or re.search(r"\bLOCK\s+IN\s+SHARE\s+MODE\b", code, re.I):
-        raise SourceQueryError("takes row locks (FOR UPDATE/SHARE); a poll must not block agents")
+        raise refuse("takes row locks (FOR UPDATE/SHARE); a poll must not block agents")
+    try:
+        check_functions(statement)
+    except UnsafeSQL as exc:
+        raise refuse(str(exc)) from None
     text = str(statement).strip()
     while text.endswith(";"):
         text = text[:-1].rstrip()
     if ";" in _code(sqlparse.parse(text)[0]):
-        raise SourceQueryError("holds a `;` inside; give exactly one SELECT")
+        raise refuse("holds a `;` inside; give exactly one SELECT")
     return text
+
+
+def validate_query(sql: str | None) -> str:
+    """SOURCE_QUERY checked (see check_query)."""
+    return check_query(sql, "SOURCE_QUERY")
+
+
+def check_query_settings(settings: object) -> None:
+    """Check every set `*_QUERY` setting (SOURCE_QUERY, SOURCE_TRAIN_QUERY, …) at start."""
+    fields = getattr(type(settings), "model_fields", {})
+    for name in sorted(fields):
+        if name.endswith("_query"):
+            value = getattr(settings, name, None)
+            if value:
+                check_query(value, name.upper())
 
 
 def escape_binds(sql: str) -> str:

@@ -58,6 +58,8 @@ def make_source_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _read_only(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        if backend == "postgresql" and parsed.get_driver_name() == "psycopg":
+            tolerate_absurd_times(dbapi_connection)
         cursor = dbapi_connection.cursor()
         if backend in {"mysql", "mariadb"}:
             cursor.execute("SET SESSION TRANSACTION READ ONLY")
@@ -72,6 +74,34 @@ def make_source_engine(url: str) -> Engine:
             backend,
         )
     return engine
+
+
+def tolerate_absurd_times(connection: Any) -> None:
+    """Read PostgreSQL times that Python cannot hold (year 0 BC, 10000, `infinity`) as NULL.
+
+    psycopg raises DataError for them, which would fail every poll until a human deleted
+    the row; as NULL the ticket is stored with no creation time and polling continues.
+    """
+    from psycopg import DataError
+    from psycopg.types import datetime as pgdt
+
+    def tolerant(base: type) -> type:
+        class Tolerant(base):  # type: ignore[misc, valid-type]
+            def load(self, data: Any) -> Any:
+                try:
+                    return super().load(data)
+                except DataError:
+                    return None
+
+        return Tolerant
+
+    for name, loaders in {
+        "timestamptz": (pgdt.TimestamptzLoader, pgdt.TimestamptzBinaryLoader),
+        "timestamp": (pgdt.TimestampLoader, pgdt.TimestampBinaryLoader),
+        "date": (pgdt.DateLoader, pgdt.DateBinaryLoader),
+    }.items():
+        for loader in loaders:
+            connection.adapters.register_loader(name, tolerant(loader))
 
 
 @dataclass(frozen=True)
@@ -143,6 +173,37 @@ class SourceReader:
         self._columns = Columns(present=present, cursor=lower[cursor])
         return self._columns
 
+    def _bounded(self, expr: str, chars: int) -> str:
+        """`expr` cut to `chars` characters in the database.
+
+        SQLite's substr() and length() stop at the first NUL of a TEXT value, which would
+        cut the rest of a body off; there the value is cut as UTF-8 bytes instead (at most
+        four per character) and only when it is long, and clean.py decodes it.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return f"substr({expr}, 1, {chars})"
+        limit = chars * 4
+        return (
+            f"CASE WHEN length(CAST({expr} AS BLOB)) <= {limit} THEN {expr} "
+            f"ELSE substr(CAST({expr} AS BLOB), 1, {limit}) END"
+        )
+
+    def _uncut(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Text that _bounded cut as bytes (SQLite) back to str, minus a split last character."""
+        if self.engine.dialect.name != "sqlite":
+            return row
+        limit = int(self.max_chars) * 2 * 4
+        for field in ("subject", "body", "requester"):
+            value = row.get(field)
+            if isinstance(value, bytes) and len(value) == limit:
+                for drop in range(4):
+                    try:
+                        row[field] = value[: limit - drop].decode("utf-8")
+                        break
+                    except UnicodeDecodeError:
+                        continue
+        return row
+
     def _select_list(self) -> str:
         cols = self.columns()
         parts = []
@@ -150,7 +211,7 @@ class SourceReader:
             expr = f"src.{self._q(column)}"
             if field in {"subject", "body", "requester"}:
                 # Bounded in the database: a megabyte body never crosses the wire whole.
-                expr = f"substr({expr}, 1, {int(self.max_chars) * 2})"
+                expr = self._bounded(expr, int(self.max_chars) * 2)
             parts.append(f"{expr} AS {self._q(field)}")
         parts.append(f"src.{self._q(cols.cursor)} AS {self._q(CURSOR)}")
         return ", ".join(parts)
@@ -162,7 +223,7 @@ class SourceReader:
             with self.engine.connect() as connection:
                 result = connection.execution_options(yield_per=batch).execute(text(sql), params)
                 for part in result.mappings().partitions(batch):
-                    yield [dict(row) for row in part]
+                    yield [self._uncut(dict(row)) for row in part]
         except GeneratorExit:
             raise
         except Exception as exc:

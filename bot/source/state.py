@@ -75,17 +75,23 @@ def decode_value(encoded: str | None) -> Any:
 
 def minus_lookback(value: Any, seconds: int) -> Any:
     """A time cursor moved back by the lookback window; other kinds are returned unchanged."""
-    if isinstance(value, datetime):
-        return value - timedelta(seconds=seconds)
-    if isinstance(value, date):
-        return value - timedelta(days=seconds // 86400 + 1)
+    try:
+        if isinstance(value, datetime):
+            return value - timedelta(seconds=seconds)
+        if isinstance(value, date):
+            return value - timedelta(days=seconds // 86400 + 1)
+    except OverflowError:  # year 1: nothing is earlier anyway
+        return value
     if isinstance(value, str):  # ISO text timestamps (SQLite) compare as text: keep the style
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return value
         sep = "T" if "T" in value else " "
-        return (moment - timedelta(seconds=seconds)).isoformat(sep=sep)
+        try:
+            return (moment - timedelta(seconds=seconds)).isoformat(sep=sep)
+        except OverflowError:
+            return value
     return value
 
 
@@ -185,6 +191,16 @@ class SourceStateRepo:
                 update(SourceState)
                 .where(SourceState.name == self.name, SourceState.lease_owner == owner)  # type: ignore[arg-type]
                 .values(**values)
+            )
+            session.commit()
+
+    def add_suspect_times(self, count: int) -> None:
+        """Count rows stored with a creation time too far ahead (shown on /healthz)."""
+        with self._session() as session:
+            session.execute(
+                update(SourceState)
+                .where(SourceState.name == self.name)  # type: ignore[arg-type]
+                .values(suspect_times=SourceState.suspect_times + count)
             )
             session.commit()
 

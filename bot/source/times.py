@@ -2,7 +2,9 @@
 
 A value without a zone is read in SOURCE_TIMEZONE (legacy systems often store local time).
 Ambiguous numeric dates (03/04/2026) are month-first unless SOURCE_DAYFIRST is true.
-Anything unreadable gives None: the ticket is still stored, without a creation time.
+Anything unreadable or out of range (before 1971, from 2200, or past what Python's datetime
+holds, such as 9999-12-31T23:59:59-05:00) gives None: the ticket is still stored, without
+a creation time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 from dateutil import parser as dateparser
 from dateutil.tz import gettz, tzoffset
 
-from bot.tickets import clean_text
+from bot.tickets import EARLIEST_TIME, LATEST_TIME, clean_text
 
 # Zone abbreviations dateutil does not know on its own (it would drop them silently).
 _ABBREVIATIONS: dict[str, int] = {
@@ -49,8 +51,7 @@ _ABBREVIATIONS: dict[str, int] = {
     "AEDT": 39600,
 }
 _TZINFOS = {name: tzoffset(name, offset) for name, offset in _ABBREVIATIONS.items()}
-_EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST, LATEST = EARLIEST_TIME, LATEST_TIME
 
 
 def zone(name: str) -> tzinfo:
@@ -77,37 +78,76 @@ def _from_epoch(number: float) -> datetime | None:
     try:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
-        return None
+        raise OutOfRange from None
 
 
-def parse_source_time(value: Any, local: tzinfo = UTC, dayfirst: bool = False) -> datetime | None:
-    """Aware UTC, or None when missing or unreadable (never raises)."""
+class OutOfRange(ValueError):
+    """A readable timestamp outside the years the bot accepts (or than Python can hold)."""
+
+
+def _parse(value: Any, local: tzinfo, dayfirst: bool) -> datetime | None:
+    """Aware UTC; None when missing or not a timestamp; OutOfRange when readable but absurd."""
     if value is None or isinstance(value, bool):
         return None
     moment: datetime | None
-    if isinstance(value, datetime):
-        moment = _aware(value, local)
-    elif isinstance(value, date):
-        moment = _aware(datetime.combine(value, time()), local)
-    elif isinstance(value, (int, float, Decimal)):
-        moment = _from_epoch(float(value))
-    else:
-        text = clean_text(value).strip()
-        if not text or text.strip("0-:. T") == "":  # '', '0000-00-00 00:00:00' (MySQL zero date)
-            return None
-        if text.lstrip("-").replace(".", "", 1).isdigit():
-            moment = _from_epoch(float(text))
+    try:
+        if isinstance(value, datetime):
+            moment = _aware(value, local)
+        elif isinstance(value, date):
+            moment = _aware(datetime.combine(value, time()), local)
+        elif isinstance(value, (int, float, Decimal)):
+            moment = _from_epoch(float(value))
         else:
-            try:
-                moment = _aware(datetime.fromisoformat(text.replace("Z", "+00:00")), local)
-            except ValueError:
+            text = clean_text(value).strip()
+            if not text or text.strip("0-:. T") == "":  # '', '0000-00-00 00:00:00' (MySQL)
+                return None
+            if text.lstrip("-").replace(".", "", 1).isdigit():
+                moment = _from_epoch(float(text))
+            else:
                 try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        parsed = dateparser.parse(text, dayfirst=dayfirst, tzinfos=_TZINFOS)
-                except (ValueError, OverflowError, TypeError):
-                    return None
+                    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                except ValueError:
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            parsed = dateparser.parse(text, dayfirst=dayfirst, tzinfos=_TZINFOS)
+                    except OverflowError:
+                        raise OutOfRange from None
+                    except (ValueError, TypeError):
+                        return None
                 moment = _aware(parsed, local)
-    if moment is None or not (_EARLIEST <= moment < _LATEST):
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past year 9999 in UTC
+        raise OutOfRange from None
+    if moment is None:
         return None
+    if not (EARLIEST <= moment < LATEST):
+        raise OutOfRange
     return moment
+
+
+def parse_source_time(value: Any, local: tzinfo = UTC, dayfirst: bool = False) -> datetime | None:
+    """Aware UTC, or None when missing, unreadable or out of range (never raises)."""
+    try:
+        return _parse(value, local, dayfirst)
+    except OutOfRange:
+        return None
+
+
+def cursor_is_trusted(
+    value: Any, limit: datetime, local: tzinfo = UTC, dayfirst: bool = False
+) -> bool:
+    """Whether a cursor value may become the watermark.
+
+    Not a time (an id, a sequence number, legacy text that is no date): yes. A time: only
+    when it is in range and not later than `limit` (now + SOURCE_MAX_FUTURE_SECONDS), so
+    one row dated 2099 cannot move the watermark past every real ticket.
+    """
+    if value is None:
+        return False
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return True  # numbers are sequence cursors here, not epochs
+    try:
+        moment = _parse(value, local, dayfirst)
+    except OutOfRange:
+        return False
+    return moment is None or moment <= limit
