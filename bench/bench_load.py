@@ -1,4 +1,4 @@
-"""Load benchmark for issue 7, run by hand (not in CI). Loopback only, bounded (~2 min).
+"""Load benchmark, run by hand (not in CI). Loopback only, bounded (~2 min).
 
 Starts a real `triage-bot serve` subprocess against a fresh store (a temporary SQLite file,
 or a fresh schema in the PostgreSQL at --postgres) and a local fake Slack Web API in this

@@ -47,9 +47,9 @@ def delivery_health(runtime: Runtime) -> tuple[str, Any, bool]:
 
 HealthCheck = Callable[["Runtime"], tuple[str, Any, bool]]
 HEALTH_CHECKS: list[HealthCheck] = []
-HEALTH_CHECKS.append(delivery_health)  # Slack delivery state (issue 7)
-HEALTH_CHECKS.append(source_check)  # helpdesk database source (issue 4)
-HEALTH_CHECKS.append(llm_health)  # CLASSIFIER=openai: budget and last failure (issue 3)
+HEALTH_CHECKS.append(delivery_health)  # Slack delivery state
+HEALTH_CHECKS.append(source_check)  # helpdesk database source
+HEALTH_CHECKS.append(llm_health)  # CLASSIFIER=openai: budget and last failure
 HEALTH_CHECKS.append(http_health)  # request slots: in use, waiting, saturated
 
 

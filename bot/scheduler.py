@@ -114,11 +114,11 @@ def register_watchdog(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
 
 
 JOB_REGISTRARS: list[Callable[[AsyncIOScheduler, Runtime], None]] = [register_pause_expiry]
-JOB_REGISTRARS.append(register_watchdog)  # handoff watchdog (issue 5)
-JOB_REGISTRARS.append(register_digest)  # daily digest (issue 5)
-JOB_REGISTRARS.append(register_source_poll)  # helpdesk database source (issue 4)
-JOB_REGISTRARS.append(register_retrain)  # daily retrain + model reload (issue 3)
-JOB_REGISTRARS.append(register_gate_watch)  # launch gate changes announced (issue 6)
+JOB_REGISTRARS.append(register_watchdog)  # handoff watchdog
+JOB_REGISTRARS.append(register_digest)  # daily digest
+JOB_REGISTRARS.append(register_source_poll)  # helpdesk database source
+JOB_REGISTRARS.append(register_retrain)  # daily retrain + model reload
+JOB_REGISTRARS.append(register_gate_watch)  # launch gate changes announced
 JOB_REGISTRARS.append(register_channel_jobs)  # routed summaries and surge-group lists
 JOB_REGISTRARS.append(register_retention)  # RETENTION_DAYS: old ticket text erased daily
 

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     triage_channel: str | None = None
     digest_channel: str | None = None
     digest_time: str = "09:00"
-    # Pre-launch baseline cutoff for outcome metrics (issue 5); unset: the first proposal.
+    # Pre-launch baseline cutoff for outcome metrics; unset: the first proposal.
     baseline_until: datetime | None = None
     timezone: str = "UTC"
     database_url: str = "sqlite:///triage.db"
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # A SELECT over the helpdesk's history for `triage-bot train` (docs/training.md): columns
     # id, subject, body and tag (or category, mapped by a policy's helpdesk_categories).
     source_train_query: str | None = None
-    # Helpdesk source tuning (issue 4; see README "Helpdesk database source").
+    # Helpdesk source tuning (docs/helpdesk-database.md).
     source_cursor_column: str = "created_at"
     source_lookback_seconds: int = Field(default=600, ge=0)
     source_poll_seconds: float = Field(default=30.0, gt=0)
@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     # Comma-separated hosts a response_url may point at; unset: Slack's own hosts plus the
     # host of SLACK_API_URL (so a local Slack-compatible server keeps working).
     slack_response_url_hosts: str | None = None
-    # Local classifier (issue 3; README "Classifier, thresholds and evaluation").
+    # Local classifier (docs/model-and-thresholds.md).
     model_path: Path = Path("models/triage-model.npz")
     training_data: Path = Path("data/tickets_train.csv")
     retrain_time: str | None = "03:00"  # daily retrain inside serve (HH:MM, TIMEZONE); "" = off

@@ -1,6 +1,6 @@
 """Outcome times from the helpdesk, for metrics that compare before and after the bot.
 
-For issue 5 (metrics), the functions to use are:
+For the metrics, the functions to use are:
 
 - `refresh_outcomes(poller)`: re-reads `first_response_at` / `resolved_at` for stored
   source tickets that are still open, a bounded batch per call (rotating through them), and

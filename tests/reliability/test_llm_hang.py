@@ -33,7 +33,7 @@ async def test_a_hanging_llm_does_not_stop_intake_health_or_delivery(
         openai_timeout_seconds=0.5,
         openai_max_retries=0,
     )
-    # The classifier's circuit breaker (issue 3) stops calling a failing endpoint for a
+    # The classifier's circuit breaker stops calling a failing endpoint for a
     # while; shortened here so the recovery below is seen within the test.
     bot.runtime.classifier.circuit_cooldown_seconds = 1.0
     started = time.monotonic()

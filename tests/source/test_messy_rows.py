@@ -1,6 +1,6 @@
 """Messy legacy rows, ingested from a real database through a SELECT-only role.
 
-Each case of issue 4 has its own test; each runs on SQLite, PostgreSQL and MariaDB.
+Each kind of messy row has its own test; each runs on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
