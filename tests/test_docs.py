@@ -36,3 +36,16 @@ def test_user_facing_text_names_no_work_items():
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"\b[Ii]ssue [0-9]+\b|owned by issue", text), page.name
+
+
+def test_slash_command_syntax_agrees_between_manifest_and_docs():
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    docs = (ROOT / "docs" / "slack-setup.md").read_text(encoding="utf-8").replace("\\|", "|")
+    commands = manifest["features"]["slash_commands"]
+    assert commands
+    for command in commands:
+        hint = command.get("usage_hint")
+        if hint:
+            assert f"{command['command']} {hint}" in docs, command["command"]
