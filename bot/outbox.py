@@ -125,6 +125,9 @@ class OutboxDispatcher:
         self.failing_since: float | None = None  # time.time() of the first failure in a row
         self.last_sent_at: float | None = None
         self._limit = asyncio.Semaphore(CONCURRENT_CHANNELS)
+        # Set on shutdown: a drain finishes the pass it is in (sends and their marks) and
+        # claims nothing more, so a stopping process never abandons a call Slack accepted.
+        self.stopping = False
         self._update_limit = asyncio.Semaphore(CONCURRENT_UPDATES)
 
     # --- the loop ---------------------------------------------------------------------------
@@ -138,7 +141,7 @@ class OutboxDispatcher:
         if lane is None:
             return await self.drain(UPDATES) + await self.drain(POSTS)
         sent = 0
-        while True:
+        while not self.stopping:
             if lane == UPDATES:
                 if self.update_pacer.wait_for(UPDATE_BUCKET) > PACING_HORIZON_SECONDS:
                     return sent

@@ -30,6 +30,9 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
         await asyncio.wait_for(event.wait(), timeout=max(timeout, MIN_WAKE_SECONDS))
 
 
+STOP_GRACE_SECONDS = 3.0  # how long a stopping worker may finish its current pass
+
+
 class Worker:
     """Two asyncio tasks per process; safe to run in several processes at once."""
 
@@ -100,17 +103,24 @@ class Worker:
     def start(self) -> None:
         if not self._tasks:
             self._stopping = False
+            self.dispatcher.stopping = False
             self._tasks = [
                 asyncio.create_task(self._classify_loop(), name="triage-classify"),
                 asyncio.create_task(self._deliver_loop(POSTS), name="triage-deliver"),
                 asyncio.create_task(self._deliver_loop(UPDATES), name="triage-updates"),
             ]
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop both loops. The flag ends them even when a cancellation is swallowed
-        (Python 3.11's wait_for can lose one that races a wake-up), and the wait is bounded."""
+    async def stop(self, timeout: float = 10.0, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop the loops: first let them end their pass (a call Slack accepted is marked
+        sent, not left to be repeated by the next process), then cancel what is left. The
+        flag ends them even when a cancellation is swallowed (Python 3.11's wait_for can
+        lose one that races a wake-up), and every wait is bounded."""
         self._stopping = True
+        self.dispatcher.stopping = True
         self.kick()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace)
+            self._tasks = list(pending)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
