@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,13 +233,30 @@ class BotUnderTest:
         return None
 
 
+Starter = Callable[..., contextlib.AbstractAsyncContextManager[BotUnderTest]]
+
+
 @pytest.fixture
-async def bot(
-    database_url: str, fake_slack: FakeSlack, policies_dir: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        database_url=database_url, slack_api_url=fake_slack.api_url, policies_dir=policies_dir
-    )
-    runtime = build_runtime(settings)
-    async with running(runtime, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
-        yield BotUnderTest(runtime, f"http://127.0.0.1:{port}", fake_slack, http)
+def start_bot(database_url: str, fake_slack: FakeSlack, policies_dir: Path) -> Starter:
+    """`async with start_bot(**settings) as bot:` runs the real bot with those settings;
+    leaving the block stops it, so a test can start another on the same store (a restart)."""
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[BotUnderTest]:
+        settings = make_settings(
+            database_url=database_url,
+            slack_api_url=fake_slack.api_url,
+            policies_dir=policies_dir,
+            **overrides,
+        )
+        runtime = build_runtime(settings)
+        async with running(runtime, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
+            yield BotUnderTest(runtime, f"http://127.0.0.1:{port}", fake_slack, http)
+
+    return start
+
+
+@pytest.fixture
+async def bot(start_bot: Starter) -> AsyncIterator[BotUnderTest]:
+    async with start_bot() as running_bot:
+        yield running_bot

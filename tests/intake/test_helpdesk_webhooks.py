@@ -17,9 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import build_runtime, running
-from tests.conftest import BotUnderTest, make_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.conftest import BotUnderTest
 
 PAYLOADS = Path(__file__).parent / "helpdesk_payloads"
 SECRETS = {
@@ -88,18 +86,11 @@ CASES = [
 
 
 @pytest.fixture
-async def helpdesk_bot(
-    database_url: str, fake_slack: FakeSlack, policies_dir: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        database_url=database_url,
-        slack_api_url=fake_slack.api_url,
-        policies_dir=policies_dir,
-        **{f"{name}_webhook_secret": secret for name, secret in SECRETS.items()},
-    )
-    runtime = build_runtime(settings)
-    async with running(runtime, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
-        yield BotUnderTest(runtime, f"http://127.0.0.1:{port}", fake_slack, http)
+async def helpdesk_bot(start_bot) -> AsyncIterator[BotUnderTest]:
+    async with start_bot(
+        **{f"{name}_webhook_secret": secret for name, secret in SECRETS.items()}
+    ) as running_bot:
+        yield running_bot
 
 
 async def deliver(

@@ -10,14 +10,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import pytest
 import yaml
 from aiohttp import web
 
-from bot.app import build_runtime, running
-from tests.conftest import TRIAGE_CHANNEL, BotUnderTest, make_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.conftest import TRIAGE_CHANNEL, BotUnderTest
 
 SECRET = "outbound-test-secret"
 AGENT = "U0AGENT01"
@@ -78,22 +75,16 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def hooked_bot(
-    database_url: str, fake_slack: FakeSlack, policies_dir: Path, receiver: Receiver
+    start_bot, policies_dir: Path, receiver: Receiver
 ) -> AsyncIterator[BotUnderTest]:
     for path in policies_dir.glob("[!_]*.yml"):
         data = yaml.safe_load(path.read_text())
         data["webhook_url"] = receiver.url
         path.write_text(yaml.safe_dump(data))
-    settings = make_settings(
-        database_url=database_url,
-        slack_api_url=fake_slack.api_url,
-        policies_dir=policies_dir,
-        outbound_webhook_secret=SECRET,
-        outbox_max_backoff_seconds=0.5,
-    )
-    runtime = build_runtime(settings)
-    async with running(runtime, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
-        yield BotUnderTest(runtime, f"http://127.0.0.1:{port}", fake_slack, http)
+    async with start_bot(
+        outbound_webhook_secret=SECRET, outbox_max_backoff_seconds=0.5
+    ) as running_bot:
+        yield running_bot
 
 
 @pytest.mark.policies(mode="suggest")
