@@ -86,8 +86,8 @@ CASES = [
 
 
 @pytest.fixture
-async def helpdesk_bot(start_bot) -> AsyncIterator[BotUnderTest]:
-    async with start_bot(
+async def helpdesk_bot(bot_starter) -> AsyncIterator[BotUnderTest]:
+    async with bot_starter(
         **{f"{name}_webhook_secret": secret for name, secret in SECRETS.items()}
     ) as running_bot:
         yield running_bot

@@ -75,13 +75,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def hooked_bot(
-    start_bot, policies_dir: Path, receiver: Receiver
+    bot_starter, policies_dir: Path, receiver: Receiver
 ) -> AsyncIterator[BotUnderTest]:
     for path in policies_dir.glob("[!_]*.yml"):
         data = yaml.safe_load(path.read_text())
         data["webhook_url"] = receiver.url
         path.write_text(yaml.safe_dump(data))
-    async with start_bot(
+    async with bot_starter(
         outbound_webhook_secret=SECRET, outbox_max_backoff_seconds=0.5
     ) as running_bot:
         yield running_bot

@@ -12,6 +12,6 @@ METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 
 
 @pytest.fixture
-async def metrics_bot(start_bot) -> AsyncIterator[BotUnderTest]:
-    async with start_bot(metrics_token=METRICS_TOKEN) as running_bot:
+async def metrics_bot(bot_starter) -> AsyncIterator[BotUnderTest]:
+    async with bot_starter(metrics_token=METRICS_TOKEN) as running_bot:
         yield running_bot
