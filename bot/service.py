@@ -27,7 +27,7 @@ from bot.ownership.modes import EffectiveMode, ModeBook
 from bot.policies import Policy, PolicySet
 from bot.settings import Settings
 from bot.source.clean import clean_for_classification
-from bot.store import IntakeResult, OutboxItem, ProposalRecord, Store
+from bot.store import UPDATE_PRIORITY, IntakeResult, OutboxItem, ProposalRecord, Store
 from bot.tickets import TicketIn
 from bot.triage import AUTO, TriageResult, triage_text
 from bot.triage_batch import triage_many
@@ -45,7 +45,7 @@ PRIORITY_URGENT = 10
 PRIORITY_REVIEW = 30
 PRIORITY_AUTO = 50
 PRIORITY_PRAISE = 70
-PRIORITY_UPDATE = 5
+PRIORITY_UPDATE = UPDATE_PRIORITY  # decision webhooks queue right behind updates
 
 
 def _esc(text: str) -> str:
@@ -408,18 +408,13 @@ class TriageService:
         self, ticket: Ticket, channel: str, ts: str, blocks: list, headline: str
     ) -> OutboxItem:
         view = self._ticket_view(ticket)
-        return OutboxItem(
-            dedupe_key=_key("update", ticket.id),
-            method="chat.update",
-            payload={
-                "channel": channel,
-                "ts": ts,
-                "text": kit.fallback_text(view, headline),
-                "blocks": kit.to_dicts(blocks),
-            },
+        return OutboxItem.message_update(
+            _key("update", ticket.id),
+            channel,
+            ts,
+            kit.fallback_text(view, headline),
+            kit.to_dicts(blocks),
             ticket_id=ticket.id,
-            purpose="update",
-            priority=PRIORITY_UPDATE,
         )
 
     # --- clicks ----------------------------------------------------------------------------

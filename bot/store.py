@@ -59,6 +59,9 @@ def control_block_ids(payload: dict[str, Any]) -> list[str]:
     return found
 
 
+UPDATE_PRIORITY = 5  # outbox priority of chat.update: before every new post
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A Slack Web API call to make once the transaction that caused it commits."""
@@ -69,6 +72,26 @@ class OutboxItem:
     ticket_id: str | None = None
     purpose: str = ""
     priority: int = 50
+
+    @classmethod
+    def message_update(
+        cls,
+        dedupe_key: str,
+        channel: str | None,
+        ts: str | None,
+        text: str,
+        blocks: list[dict[str, Any]],
+        ticket_id: str | None = None,
+    ) -> OutboxItem:
+        """`chat.update` of a message already in Slack: first in line (an agent waits on it)."""
+        return cls(
+            dedupe_key=dedupe_key[:255],
+            method="chat.update",
+            payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks},
+            ticket_id=ticket_id,
+            purpose="update",
+            priority=UPDATE_PRIORITY,
+        )
 
 
 @dataclass(frozen=True)

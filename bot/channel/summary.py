@@ -163,16 +163,11 @@ class RoutedSummaries:
             since, until = self._window(slot)
             lines = self._lines(session, ids, {ticket_id: outcome})
         blocks = render.summary_message(lines, since, until, self.service.policies.tags)
-        return OutboxItem(
-            dedupe_key=f"summary-update:{ticket_id}:{utcnow().timestamp()}"[:255],
-            method="chat.update",
-            payload={
-                "channel": message.result_channel,
-                "ts": message.result_ts,
-                "text": f"Routed automatically: {len(lines)} tickets",
-                "blocks": render.kit.to_dicts(blocks),
-            },
+        return OutboxItem.message_update(
+            f"summary-update:{ticket_id}:{utcnow().timestamp()}",
+            message.result_channel,
+            message.result_ts,
+            f"Routed automatically: {len(lines)} tickets",
+            render.kit.to_dicts(blocks),
             ticket_id=ticket_id,
-            purpose="update",
-            priority=5,
         )

@@ -375,19 +375,12 @@ class SurgeGroups:
         group.shown_count = view.count
         group.updated_at = self.clock()
         session.add(group)
-        return OutboxItem(
-            dedupe_key=f"group-head:{group.id}:{group.updated_at.timestamp()}:{view.count}",
-            method="chat.update",
-            payload={
-                "channel": head.result_channel,
-                "ts": head.result_ts,
-                "text": f"Possible incident: {render.group_headline(view)}",
-                "blocks": render.kit.to_dicts(
-                    render.group_message(view, self.service.policies.tags)
-                ),
-            },
-            purpose="update",
-            priority=5,
+        return OutboxItem.message_update(
+            f"group-head:{group.id}:{group.updated_at.timestamp()}:{view.count}",
+            head.result_channel,
+            head.result_ts,
+            f"Possible incident: {render.group_headline(view)}",
+            render.kit.to_dicts(render.group_message(view, self.service.policies.tags)),
         )
 
     @staticmethod
@@ -631,19 +624,12 @@ class SurgeGroups:
         view = self.view(session, group)
         head = self._sent(session, group.head_key)
         channel, ts = (head.result_channel, head.result_ts) if head else clicked
-        return OutboxItem(
-            dedupe_key=f"group-head:{group.id}:decided",
-            method="chat.update",
-            payload={
-                "channel": channel,
-                "ts": ts,
-                "text": f"Decided: {render.group_headline(view)}",
-                "blocks": render.kit.to_dicts(
-                    render.group_message(view, self.service.policies.tags)
-                ),
-            },
-            purpose="update",
-            priority=5,
+        return OutboxItem.message_update(
+            f"group-head:{group.id}:decided",
+            channel,
+            ts,
+            f"Decided: {render.group_headline(view)}",
+            render.kit.to_dicts(render.group_message(view, self.service.policies.tags)),
         )
 
     def _route_posts(
@@ -717,17 +703,12 @@ class SurgeGroups:
         group_id = members[0].group_id if members else 0
         apart = bool(members) and members[0].kind == MemberKind.APART.value
         blocks = render.list_message(group_id, self._lines(session, members, done), apart)
-        return OutboxItem(
-            dedupe_key=f"group-list-update:{message.dedupe_key}:{utcnow().timestamp()}"[:255],
-            method="chat.update",
-            payload={
-                "channel": message.result_channel,
-                "ts": message.result_ts,
-                "text": f"{len(members)} tickets of group {group_id}",
-                "blocks": render.kit.to_dicts(blocks),
-            },
-            purpose="update",
-            priority=5,
+        return OutboxItem.message_update(
+            f"group-list-update:{message.dedupe_key}:{utcnow().timestamp()}",
+            message.result_channel,
+            message.result_ts,
+            f"{len(members)} tickets of group {group_id}",
+            render.kit.to_dicts(blocks),
         )
 
     def not_sure(self, group_id: int, user: str) -> ClickOutcome:
