@@ -135,6 +135,12 @@ def main() -> int:
         )
 
     clear = clear_praise(positives)
+    clear_r = run(clear)
+    clear_gated: dict[str, int] = {}
+    for r in clear_r:
+        if r.decision != AUTO:
+            for code in r.guardrails:
+                clear_gated[code] = clear_gated.get(code, 0) + 1
     gated: dict[str, int] = {}
     for r in pos_r:
         if r.tag == "positive_feedback":
@@ -153,6 +159,8 @@ def main() -> int:
         "praise_gated_by_reason": gated,
         "praise_tone_gate_open": share(sum(map(tone_agrees, positives)), len(positives)),
         "clear_praise_texts": len(clear),
+        "clear_praise_auto_routed_as_positive_feedback": share(praise_auto(clear_r), len(clear)),
+        "clear_praise_review_reasons": clear_gated,
         "clear_praise_tone_gate_open": share(sum(map(tone_agrees, clear)), len(clear)),
         "clear_praise_positive_recall": share(
             sum(read_signals(t).sentiment is Sentiment.POSITIVE for t in clear), len(clear)

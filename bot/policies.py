@@ -108,7 +108,7 @@ class GlobalSettings(BaseModel):
     ambiguity_margin: float = Field(default=0.15, ge=0.0, lt=1.0)
     default_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
     # Tickets with fewer words than this go to review (`too_short`): thin text is thin evidence.
-    min_words: int = Field(default=8, ge=0, le=200)
+    min_words: int = Field(default=3, ge=0, le=200)
     # Languages (ISO 639-1, or a script: cyrillic, cjk, arabic, …) the bot may route alone;
     # a ticket clearly in another goes to review (`unsupported_language`). [] turns it off.
     # English only by default: the shipped model's figures exist for English alone.

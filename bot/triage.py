@@ -118,8 +118,11 @@ def _guardrails(
             )
         )
     signals = read_signals(text)
+    praise_agreed = False
     if prediction.tag in POSITIVE_TAGS:
-        fired.extend(_praise_gate(text, prediction, signals))
+        objections = _praise_gate(text, prediction, signals)
+        fired.extend(objections)
+        praise_agreed = not objections
     elif signals.sarcasm:
         fired.append(("sarcasm", "sarcastic tone; a human should read it"))
     if policy is not None and prediction.tag in policy.no_go:
@@ -136,7 +139,13 @@ def _guardrails(
         if note.startswith(MULTI_ISSUE_NOTE + ":"):
             areas = note.split(":", 1)[1].replace("+", ", ")
             fired.append(("multi_issue", f"the ticket raises separate issues ({areas})"))
-    if any(n == UNFAMILIAR_NOTE or n.startswith(UNFAMILIAR_NOTE + ":") for n in prediction.notes):
+    # Praise is what its tone says, whatever it is about: once the praise gate (a tone model
+    # trained on real text, complaint and sarcasm signals) agrees, "unlike our tickets" is
+    # no reason to doubt the tag. Every other tag is only as good as the topic model.
+    unfamiliar = any(
+        n == UNFAMILIAR_NOTE or n.startswith(UNFAMILIAR_NOTE + ":") for n in prediction.notes
+    )
+    if unfamiliar and not praise_agreed:
         fired.append(("unfamiliar", UNFAMILIAR_WHY))
     runner_up = prediction.runner_up()
     margin = policies.global_settings.ambiguity_margin

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from ood_text import docstrings, tracebacks, written  # noqa: E402
-from real_sources import BANKING77, CLINC150, SEED  # noqa: E402
+from real_sources import BANKING77, CLINC150, SEED, TWEETEVAL, praise_tweets  # noqa: E402
 
 from bot.classifier.base import DEFAULT_TAGS  # noqa: E402
 from bot.classifier.calibration import min_trials  # noqa: E402
@@ -49,6 +49,7 @@ def synthetic_calibration_tags(real_calibration: list[Example], target: float) -
 
 
 WIKI_CHOOSE = 1500
+PRAISE_SHARES = {"fit": 0.7, "calibration": 0.3}
 TARGET_PRECISION = 0.97  # policies/_global.yml target_precision
 
 
@@ -96,6 +97,11 @@ def ood_choose(clinc: Path | None) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clinc", type=Path, help="snapshot of clinc/oos-eval (wiki sentences)")
+    parser.add_argument(
+        "--tweeteval",
+        type=Path,
+        help="snapshot of cardiffnlp/tweeteval (real praise: joy/optimism tweets, build time only)",
+    )
     parser.add_argument("--output", type=Path, default=BUNDLED_MODEL)
     parser.add_argument("--kind", default=None)
     parser.add_argument("--c", type=float, default=None)
@@ -105,6 +111,20 @@ def main() -> None:
     syn_fit, syn_calib = synthetic_examples(syn_tags)
     fit = real_examples("banking77_fit") + syn_fit
     calib = real_calib + syn_calib
+    praise_used = None
+    if args.tweeteval is not None:
+        # Real praise next to the synthetic: the tag learns how people actually say thanks.
+        # Its held-out share calibrates the tag's threshold (with the synthetic ones).
+        praise = praise_tweets(args.tweeteval, PRAISE_SHARES)
+        fit += [Example(f"tweet:{r.id}", r.text, r.tag, r.intent) for r in praise["fit"]]
+        calib += [Example(f"tweet:{r.id}", r.text, r.tag, r.intent) for r in praise["calibration"]]
+        praise_used = {
+            **{k: TWEETEVAL[k] for k in ("repo", "commit", "license")},
+            "files": TWEETEVAL["files"],
+            "used": f"joy/optimism tweets as positive_feedback: {len(praise['fit'])} fit, "
+            f"{len(praise['calibration'])} calibration; overlaps with its sentiment dev/test "
+            "and irony files left out",
+        }
     provenance = {
         "sources": [
             {
@@ -128,6 +148,8 @@ def main() -> None:
         "seed": SEED,
         "builder": "scripts/build_model.py",
     }
+    if praise_used is not None:
+        provenance["sources"].append(praise_used)
     kwargs = {}
     if args.kind:
         kwargs["kind"] = args.kind

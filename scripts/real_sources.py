@@ -59,6 +59,37 @@ HINT3 = {
         "dataset/v2/test/powerplay11_test.csv": "a2d5d03202e8ca116444162560647d0a7633c622fa782c09fe5cb7e196d462a9",
     },
 }
+# Real praise: tweets whose annotators read joy or optimism (TweetEval's emotion task,
+# SemEval-2018 Affect in Tweets). Twitter terms: read at build time, never committed; only
+# the trained weights ship. TweetEval's *sentiment* files (where the tone model's dev/test
+# and the sentiment bench come from) and its irony files are read only to leave out any
+# tweet they share with these.
+TWEETEVAL = {
+    "repo": "cardiffnlp/tweeteval",
+    "commit": "4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
+    "license": "Twitter terms (build time only, text never committed)",
+    "citation": "Barbieri et al. 2020, TweetEval: Unified Benchmark and Comparative "
+    "Evaluation for Tweet Classification",
+    "files": {
+        "datasets/emotion/train_text.txt": "2c62f67aeb3eac1aea0e5a9c3d0f4bc337992581f3f858061786a1fb4d79d95e",
+        "datasets/emotion/train_labels.txt": "987e767d8679e18abdf7de37a6d2bcd0a40a296ddd704e8d515cf0e3033c8d9c",
+        "datasets/emotion/val_text.txt": "e2e30c86b8cbb97944d6543aedc06eace3bb275cb2f381aba787b838b4f23ca5",
+        "datasets/emotion/val_labels.txt": "313730630160b7e0a6b4235b800c76683f4aeeb72d094eb69646630cd5cfe338",
+        "datasets/emotion/test_text.txt": "7e1070f5d3e3fcece5bc73680bff9981e90d8f7b2f1009bfe7a01d059d1c6091",
+        "datasets/emotion/test_labels.txt": "245072348c711961785be6d395997f97cf7fcda3effeae7805664171dc75f913",
+    },
+    # Read only to exclude overlaps (never trained on here).
+    "exclude": (
+        "datasets/sentiment/val_text.txt",
+        "datasets/sentiment/test_text.txt",
+        "datasets/irony/train_text.txt",
+        "datasets/irony/val_text.txt",
+        "datasets/irony/test_text.txt",
+    ),
+}
+PRAISE_EMOTIONS = {"1": "joy", "2": "optimism"}
+
+
 # Reviewed mapping HINT3 label → policy tag. Left out: returns/replacements (mixed),
 # order and delivery status, product questions, agent requests, account changes, the
 # chatbots' "no intent" label, and everything else without one clear tag.
@@ -280,3 +311,35 @@ def write_rows(path: Path, rows: list[Row], source: dict[str, str] | None = None
         writer.writerow(["id", "subject", "body", "tag", "intent", "source"])
         for r in rows:
             writer.writerow([r.id, "", r.text, r.tag, r.intent, r.source])
+
+
+def praise_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Row]]:
+    """Joy/optimism tweets as real `positive_feedback`, split by the given shares (seeded).
+
+    Every split of the emotion task is pooled (none of it is a benchmark here); tweets that
+    also appear in TweetEval's sentiment dev/test or irony files are left out, so no text
+    the sentiment bench measures ever trains the topic model."""
+    commit = TWEETEVAL["commit"]
+    exclude: set[str] = set()
+    for path in TWEETEVAL["exclude"]:
+        raw = git_file(snapshot, commit, path).decode("utf-8")
+        exclude.update(line.strip() for line in raw.splitlines())
+    files = TWEETEVAL["files"]
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for part in ("train", "val", "test"):
+        text_path = f"datasets/emotion/{part}_text.txt"
+        label_path = f"datasets/emotion/{part}_labels.txt"
+        texts = git_file(snapshot, commit, text_path, files[text_path]).decode("utf-8")
+        labels = git_file(snapshot, commit, label_path, files[label_path]).decode("utf-8")
+        for i, (text, label) in enumerate(
+            zip(texts.splitlines(), labels.split(), strict=True)
+        ):
+            text = text.strip()
+            emotion = PRAISE_EMOTIONS.get(label)
+            if emotion and text and text not in exclude and text not in seen:
+                seen.add(text)
+                rows.append(
+                    Row(f"tweeteval-emotion-{part}-{i:05d}", text, "positive_feedback", emotion, "tweeteval")
+                )
+    return split_by_intent(rows, shares)

@@ -33,6 +33,21 @@ LEARNED_WORDS = {
     "cancel": "closing the account",
 }
 _DOUBLE = re.compile(r"\b(?:twice|double|two times)\b", re.IGNORECASE)
+# A question asks for something ("what is the best way to ...?"): praise says, it does not ask.
+_QUESTION_START = re.compile(
+    r"^\W*(?:who|what|whats|what's|where|when|which|why|how|is|are|can|could|do|does|did|"
+    r"should|will|would|show|tell)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!]")
+
+
+def reads_as_question(text: str) -> bool:
+    """Whether the text is a question or request rather than a statement (praise states)."""
+    head = text[:2_000].strip()
+    if head.endswith("?"):
+        return True
+    return bool(_QUESTION_START.match(head)) and not _SENTENCE_END.search(head)
 GATE_CODES = ("complaint_veto", "sarcasm", "praise_unclear")
 
 
@@ -79,7 +94,9 @@ def praise_gate(
             else "a sarcastic turn of phrase"
         )
         fired.append(("sarcasm", f"reads like praise but sounds sarcastic: {how}"))
-    if signals.sentiment is not Sentiment.POSITIVE or claimed is Sentiment.NEGATIVE:
+    if reads_as_question(text):
+        fired.append(("praise_unclear", "reads like a question or a request, not praise"))
+    elif signals.sentiment is not Sentiment.POSITIVE or claimed is Sentiment.NEGATIVE:
         said = claimed if claimed is Sentiment.NEGATIVE else signals.sentiment
         fired.append(("praise_unclear", f"reads like praise but the sentiment is {said}"))
     elif signals.positive_margin < margin:
