@@ -265,6 +265,7 @@ def train(
     ood: Sequence[str] | None = None,
     embedding: bool = True,
     provenance: dict[str, Any] | None = None,
+    familiar_exclude: tuple[str, ...] = (),
 ) -> tuple[ModelArrays, TrainReport]:
     """Fit, calibrate and choose thresholds; deterministic for the same examples.
 
@@ -275,6 +276,9 @@ def train(
     `ood`: texts known not to be tickets (chit-chat, docs, other domains) that help place
     the unfamiliar threshold. `embedding=False` trains TF-IDF alone (format 1 features).
     `provenance` is stored in the model's metadata (sources, commits, sha256s).
+    `familiar_exclude`: key prefixes of examples that neither define familiar text nor
+    place the unfamiliar threshold (real praise posts about anything: the praise gate, not
+    familiarity, decides those).
     Returns the model arrays (save with bot.classifier.local.save_model) and a report.
     """
     from threadpoolctl import threadpool_limits
@@ -295,6 +299,7 @@ def train(
             ood=ood,
             embedding=embedding,
             provenance=provenance,
+            familiar_exclude=familiar_exclude,
         )
 
 
@@ -351,6 +356,7 @@ def _train(
     ood: Sequence[str] | None,
     embedding: bool,
     provenance: dict[str, Any] | None,
+    familiar_exclude: tuple[str, ...] = (),
 ) -> tuple[ModelArrays, TrainReport]:
     examples = sorted(examples, key=lambda e: e.key)
     present = {e.tag for e in examples}
@@ -405,9 +411,11 @@ def _train(
     prototypes = None
     unfamiliar: dict[str, Any] = {}
     if embedder is not None and v_fit is not None and v_cal is not None:
-        prototypes = _prototypes(fit, v_fit)
+        ticket_like = np.array([not e.key.startswith(familiar_exclude) for e in fit], dtype=bool)
+        prototypes = _prototypes(v_fit[ticket_like])
+        placing = np.array([not e.key.startswith(familiar_exclude) for e in calib], dtype=bool)
         threshold, evidence = choose_unfamiliar(
-            familiarity(v_cal, prototypes),
+            familiarity(v_cal[placing], prototypes),
             familiarity(embedder.encode(list(ood)), prototypes) if ood else None,
         )
         unfamiliar = {"threshold": threshold, "evidence": evidence, "miss": UNFAMILIAR_MISS}
@@ -428,6 +436,8 @@ def _train(
     }
     if calibration is not None:
         params["held_out"] = "given"
+    if familiar_exclude:
+        params["familiar_exclude"] = list(familiar_exclude)
     version = _version([*examples, *calib] if calibration is not None else examples, params)
     n_human = sum(1 for e in fit if e.key.startswith("human:"))
     meta = {
@@ -498,7 +508,7 @@ def _floor_synthetic(
     )
 
 
-def _prototypes(fit: Sequence[Example], vectors: np.ndarray) -> np.ndarray:
+def _prototypes(vectors: np.ndarray) -> np.ndarray:
     """Unit-length k-means centres of the fit embeddings (fixed seed): what familiar looks like.
 
     Centres instead of every ticket keep the comparison cheap at serving time (one small
