@@ -120,7 +120,10 @@ def main() -> None:
         # Its held-out share calibrates the tag's threshold (with the synthetic ones).
         praise = praise_tweets(args.tweeteval, PRAISE_SHARES)
         fit += [Example(f"{PRAISE_PREFIX}{r.id}", r.text, r.tag, r.intent) for r in praise["fit"]]
-        calib += [Example(f"{PRAISE_PREFIX}{r.id}", r.text, r.tag, r.intent) for r in praise["calibration"]]
+        calib += [
+            Example(f"{PRAISE_PREFIX}{r.id}", r.text, r.tag, r.intent)
+            for r in praise["calibration"]
+        ]
         praise_used = {
             **{k: TWEETEVAL[k] for k in ("repo", "commit", "license")},
             "files": TWEETEVAL["files"],

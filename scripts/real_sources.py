@@ -332,14 +332,18 @@ def praise_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Ro
         label_path = f"datasets/emotion/{part}_labels.txt"
         texts = git_file(snapshot, commit, text_path, files[text_path]).decode("utf-8")
         labels = git_file(snapshot, commit, label_path, files[label_path]).decode("utf-8")
-        for i, (text, label) in enumerate(
-            zip(texts.splitlines(), labels.split(), strict=True)
-        ):
+        for i, (text, label) in enumerate(zip(texts.splitlines(), labels.split(), strict=True)):
             text = text.strip()
             emotion = PRAISE_EMOTIONS.get(label)
             if emotion and text and text not in exclude and text not in seen:
                 seen.add(text)
                 rows.append(
-                    Row(f"tweeteval-emotion-{part}-{i:05d}", text, "positive_feedback", emotion, "tweeteval")
+                    Row(
+                        f"tweeteval-emotion-{part}-{i:05d}",
+                        text,
+                        "positive_feedback",
+                        emotion,
+                        "tweeteval",
+                    )
                 )
     return split_by_intent(rows, shares)

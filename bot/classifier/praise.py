@@ -48,6 +48,8 @@ def reads_as_question(text: str) -> bool:
     if head.endswith("?"):
         return True
     return bool(_QUESTION_START.match(head)) and not _SENTENCE_END.search(head)
+
+
 GATE_CODES = ("complaint_veto", "sarcasm", "praise_unclear")
 
 
