@@ -115,3 +115,32 @@ def test_a_long_ticket_within_the_limit_is_read_whole_by_the_guardrails():
     result = decide("1", text, praise(), policies_from())
     assert "too_long" not in result.guardrails
     assert "complaint_veto" in result.guardrails and "money" in " ".join(result.reasons)
+
+
+# Questions and requests that use praise words; written for these tests.
+QUESTIONS = [
+    "what is the best way to get to the airport from downtown",
+    "show me the hotels in town with really great reviews",
+    "Is your new dashboard any good for a small team?",
+]
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_a_question_with_praise_words_is_not_praise(text: str):
+    result = decide("1", text, praise(), policies_from())
+    assert result.decision == REVIEW and "praise_unclear" in result.guardrails
+    assert any("question or a request" in r for r in result.reasons)
+
+
+def test_praise_the_gate_agrees_on_is_not_held_as_unfamiliar():
+    # Praise is about anything: once every tone signal agrees, "unlike our tickets" is no
+    # reason for a human. The same note still holds every other tag, and praise the gate
+    # doubts keeps both reasons.
+    text = "What a wonderful evening with the whole team, thank you all, it was brilliant!"
+    result = decide("1", text, praise(notes=["unfamiliar"]), policies_from())
+    assert result.decision == AUTO, result.reasons
+    other = decide("1", text, prediction("how_to", notes=["unfamiliar"]), policies_from())
+    assert other.decision == REVIEW and "unfamiliar" in other.guardrails
+    doubted = decide("1", SARCASTIC_PRAISE[-1], praise(notes=["unfamiliar"]), policies_from())
+    assert doubted.decision == REVIEW
+    assert "unfamiliar" in doubted.guardrails and PRAISE_GATE & set(doubted.guardrails)

@@ -68,6 +68,10 @@ def test_shipped_model_is_the_embedding_format_and_names_its_sources(shipped: Lo
     assert banking["path"] == "banking_data/train.csv" and len(banking["commit"]) == 40
     assert len(banking["sha256"]) == 64
     assert len(repos["clinc/oos-eval"]["commit"]) == 40
+    # Real praise posts trained the praise tag; Twitter text is never committed, only named.
+    tweets = repos["cardiffnlp/tweeteval"]
+    assert len(tweets["commit"]) == 40 and all(len(h) == 64 for h in tweets["files"].values())
+    assert model.meta["params"]["familiar_exclude"] == ["tweet:"]
     assert shipped.unfamiliar_threshold is not None
     assert BUNDLED_MODEL.stat().st_size < 20_000_000
 
@@ -195,3 +199,26 @@ def test_train_with_a_held_out_calibration_set_uses_it_for_thresholds():
     assert unfamiliar["threshold"] is not None and unfamiliar["evidence"]["ood"] == len(NOT_TICKETS)
     model = LocalModel(arrays)
     assert model.predict_many(TICKETS) == [model.predict(t) for t in TICKETS]
+
+
+# Written for this test: praise about everyday things, in no support ticket's words.
+EVERYDAY_PRAISE = [
+    "Had the best day at the beach with my family, feeling so grateful and happy!",
+    "Congratulations to the whole crew on the launch, so proud of what you all built!",
+    "Your support person Maria was amazing, sorted everything in five minutes. Thank you!",
+]
+
+
+def test_real_praise_is_tagged_praise_and_routed_when_the_gate_agrees(
+    shipped: LocalModel, policies
+):
+    for text in EVERYDAY_PRAISE:
+        result = decide("p", text, shipped.predict(text), policies)
+        assert result.tag == "positive_feedback" and result.decision == "auto", result.reasons
+    # ... and the kinds the gate exists for still go to a human.
+    for text in (
+        "Loved sitting in traffic for two hours to pick up the replacement device, so happy.",
+        "who has the best record in the nba",
+    ):
+        result = decide("p", text, shipped.predict(text), policies)
+        assert result.decision == "review", text
