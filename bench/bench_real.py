@@ -1,6 +1,6 @@
 """The shipped model on real text it never saw, next to the synthetic test split.
 
-    python bench/bench_real.py [--model FILE] [--clinc SNAPSHOT] [--hint3 SNAPSHOT]
+    python bench/bench_real.py [--model FILE] [--clinc SNAPSHOT] [--hint3 SNAPSHOT] [--nlupp SNAPSHOT]
 
 Per source: tickets, auto-routed share (coverage), precision of the auto-routed tickets with
 its one-sided 95% Clopper-Pearson lower bound, model accuracy and ECE, with the shipped
@@ -10,7 +10,9 @@ ticket: how much of it is auto-routed and how much is flagged `unfamiliar`.
 Real sources (data/real/, see its README): BANKING77 held-out part of the train split (its fit/calibration
 splits train the model), CLINC150 mapped queries (never used for training or
 calibration), and with `--hint3` the mapped HINT3 chatbot queries (read from the
-snapshot; never trained on, never committed). Not-a-ticket text: CLINC out-of-scope and other-domain test queries, the
+snapshot; never trained on, never committed), and with `--nlupp` the mapped NLU++ banking
+queries (PolyAI, CC BY 4.0; a collection separate from BANKING77, read from the snapshot,
+never trained on or committed; the mapping is `nlupp_tag` in scripts/real_sources.py). Not-a-ticket text: CLINC out-of-scope and other-domain test queries, the
 `test` half of stdlib docstrings, tracebacks and written chit-chat/news, and Wikipedia
 sentences from the CLINC snapshot when `--clinc` is given (not committed).
 """
@@ -113,6 +115,11 @@ def main() -> None:
     parser.add_argument("--clinc", type=Path, help="clinc/oos-eval snapshot (Wikipedia sentences)")
     parser.add_argument("--policies", type=Path, default=ROOT / "policies")
     parser.add_argument("--hint3", type=Path, help="hellohaptik/HINT3 snapshot (not committed)")
+    parser.add_argument(
+        "--nlupp",
+        type=Path,
+        help="PolyAI-LDN/task-specific-datasets snapshot: its NLU++ banking folds (not committed)",
+    )
     args = parser.parse_args()
     model = LocalModel.load(args.model)
     policies, problems = load_policies(args.policies)
@@ -122,7 +129,10 @@ def main() -> None:
     print(f"model: {model.version} ({args.model.name})\n")
     rows = [
         score(
-            model, policies, "BANKING77 train split, held-out 20% (real)", *labelled(REAL / "banking77_heldout.csv")
+            model,
+            policies,
+            "BANKING77 train split, held-out 20% (real)",
+            *labelled(REAL / "banking77_heldout.csv"),
         ),
         score(
             model,
@@ -142,6 +152,19 @@ def main() -> None:
                 "HINT3 chatbot queries (real, never trained)",
                 [r.text for r in hint3],
                 [r.tag for r in hint3],
+            )
+        )
+    if args.nlupp:
+        from real_sources import nlupp_rows
+
+        nlupp = nlupp_rows(args.nlupp)
+        rows.append(
+            score(
+                model,
+                policies,
+                "NLU++ banking queries (real, never trained)",
+                [r.text for r in nlupp],
+                [r.tag for r in nlupp],
             )
         )
     rows.append(

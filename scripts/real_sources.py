@@ -90,6 +90,94 @@ TWEETEVAL = {
 PRAISE_EMOTIONS = {"1": "joy", "2": "optimism"}
 
 
+# NLU++ (PolyAI, CC BY 4.0), banking domain: 2,071 queries written by dialogue experts from
+# real banking conversations, multi-label. A different collection from BANKING77, in the
+# same snapshot; read at bench time, never trained on, never committed. (The snapshot's
+# `banking_data/test.csv` is never read.)
+NLUPP = {
+    "repo": "PolyAI-LDN/task-specific-datasets",
+    "commit": "57ec275d8078af65b7731c2a98be812d844a6d6b",
+    "license": "CC BY 4.0",
+    "citation": "Casanueva et al. 2022, NLU++: A Multi-Label, Slot-Rich, Generalisable "
+    "Dataset for Natural Language Understanding in Task-Oriented Dialogue",
+    "files": {
+        "nlupp/data/banking/fold0.json": "bc9544ba197f5f073d07beab056466997ad986077d1ee46b434a251568034d0c",
+        "nlupp/data/banking/fold1.json": "ebe7cb30185e0884c9f6a20c8650636bb7ed0419d1a1a5608d63eb323f5df2ec",
+        "nlupp/data/banking/fold2.json": "9ce7cc6605cfa7dcb07be2b5f6ecb6cc075db5f344c998963a7a0be34727db99",
+        "nlupp/data/banking/fold3.json": "caff1b2b46503f85ae0ea2add66498857b341c87e87fa3dfbd3e8f12ee092fcd",
+        "nlupp/data/banking/fold4.json": "2c5121f7bcdca72c5a790b6a5ab1de6e0d89f5e9c6038bfa36507942f91aae5e",
+        "nlupp/data/banking/fold5.json": "fbc4252be25dfe5fd81b246eb51bcd9fccf509e43d29968832b99dcd0595449e",
+        "nlupp/data/banking/fold6.json": "fc2cbe872188462202f0fa4abdc4ee3bb38df130530500cb29f0c58c7f130cf1",
+        "nlupp/data/banking/fold7.json": "3029b8f9364ce6fc5ea202dc3b5d00b89a678cc90e49be0b865ace4cd944cea9",
+        "nlupp/data/banking/fold8.json": "7c76964657343991ed2d2c874db11b679b35cbe9fbf1ab05259667c02fd87335",
+        "nlupp/data/banking/fold9.json": "2d26f835b622d2c8bf83f4f29ebfc2cf5b1615f9cf7082e341f2cd77fd5d6a89",
+        "nlupp/data/banking/fold10.json": "a61de5477bd09ac0baa4152705be278f819de5ae60226c65c19d341b01330f6f",
+        "nlupp/data/banking/fold11.json": "cc01ca2a90f3da8c0e9d3762e59d1a84329bd357e5e9f17f490108ce5450b3a6",
+        "nlupp/data/banking/fold12.json": "d47c38523d56a9ffff0ffc1e4daa14339a6e42dfbf7b29ede030f1cc659dd612",
+        "nlupp/data/banking/fold13.json": "cb4c26ebecc7e68b8be0fafb4a691c9199fe6bb1368f0b549d29c6a1d6438fd1",
+        "nlupp/data/banking/fold14.json": "2b5350380c0d13e9cdef211a02b7406d97be2a766081bdab9beba12035948b48",
+        "nlupp/data/banking/fold15.json": "48ab8cf2a87cadfa3be845de6071f91cf22089b6618c471eceb749e6c719739e",
+        "nlupp/data/banking/fold16.json": "29e3bce3fa74908b85ee8c595b17419ae8161414cd4eb682fc41a79abe93c2bc",
+        "nlupp/data/banking/fold17.json": "4bf5dfe9d5114ef0300f970ed4c473eb7a9090900223a01af018e6a3e2a17bee",
+        "nlupp/data/banking/fold18.json": "f4f514ae92501dbe009ef639f229558d966eb63066f6273327558b51b9fcf69a",
+        "nlupp/data/banking/fold19.json": "c24f0fb42c4714d27f8639351c22df75e714e1e3e2451032d73452e4faa3942c",
+    },
+}
+# Intent modules that make a query about something other than the one tag below.
+_NLUPP_PRODUCTS = {"loan", "mortgage", "overdraft", "savings", "credit", "cheque", "appointment"}
+_NLUPP_PROBLEMS = {"wrong_notworking_notshowing", "lost_stolen", "cancel_close_leave_freeze"}
+_NLUPP_SMALL_TALK = {"greet", "acknowledge", "end_call", "affirm"}
+
+
+def nlupp_tag(intents: set[str], text: str) -> str | None:
+    """Our tag for an NLU++ banking query's intent set, only where one tag is clearly right.
+
+    Reviewed rules (same meanings as the BANKING77 mapping): lost or stolen → security;
+    closing the account → cancellation; a refund, or a fee on a card or transfer →
+    billing; a card that does not work → bug; "how do I open/set up/change …" → how_to;
+    thanks alone → positive_feedback. Anything else (balances, arrivals, products' rates,
+    appointments, mixed requests) is left out, and so are the kinds the BANKING77 mapping
+    leaves out too: declined or rejected payments (cause unknown), and freezing or blocking (the intent
+    module lumps them with closing, but a frozen card or account is not a cancellation)."""
+    lowered = text.lower()
+    left_out = ("declin", "reject", "freez", "block", "suspend")
+    if any(w in lowered for w in left_out) and "lost_stolen" not in intents:
+        return None
+    if "lost_stolen" in intents:
+        return "security"
+    if "cancel_close_leave_freeze" in intents:
+        closing_account = "account" in intents and not intents & {
+            "card",
+            "transfer_payment_deposit",
+            "direct_debit",
+            "standing_order",
+            *_NLUPP_PRODUCTS,
+        }
+        return "cancellation" if closing_account else None
+    if "refund" in intents or (
+        "fees_interests" in intents
+        and intents & {"card", "transfer_payment_deposit", "withdrawal"}
+        and not intents & _NLUPP_PRODUCTS
+    ):
+        return "billing"
+    if "wrong_notworking_notshowing" in intents:
+        card = intents & {"card", "contactless"}
+        other = intents & {
+            "fees_interests",
+            "transfer_payment_deposit",
+            "arrival",
+            "balance",
+            "change",
+            "how",
+        }
+        return "bug" if card and not other else None
+    if "how" in intents and intents & {"make_open_apply_setup_get_activate", "change"}:
+        return None if intents & (_NLUPP_PROBLEMS | {"why"} | _NLUPP_PRODUCTS) else "how_to"
+    if "thank" in intents and intents <= {"thank"} | _NLUPP_SMALL_TALK:
+        return "positive_feedback"
+    return None
+
+
 # Reviewed mapping HINT3 label → policy tag. Left out: returns/replacements (mixed),
 # order and delivery status, product questions, agent requests, account changes, the
 # chatbots' "no intent" label, and everything else without one clear tag.
@@ -347,3 +435,25 @@ def praise_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Ro
                     )
                 )
     return split_by_intent(rows, shares)
+
+
+def nlupp_rows(snapshot: Path) -> list[Row]:
+    """Mapped NLU++ banking queries from all 20 folds (this source never trains)."""
+    rows = []
+    for path, digest in NLUPP["files"].items():
+        fold = path.rsplit("/", 1)[1].removesuffix(".json")
+        records = json.loads(git_file(snapshot, NLUPP["commit"], path, digest).decode("utf-8"))
+        for i, rec in enumerate(records):
+            intents = set(rec.get("intents") or [])
+            tag = nlupp_tag(intents, rec.get("text", ""))
+            if tag and rec.get("text", "").strip():
+                rows.append(
+                    Row(
+                        f"nlupp-{fold}-{i:04d}",
+                        rec["text"].strip(),
+                        tag,
+                        "+".join(sorted(intents)),
+                        "nlupp",
+                    )
+                )
+    return rows
