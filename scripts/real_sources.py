@@ -7,7 +7,9 @@ left out (never guessed). Splits are seeded and stratified by source intent, so 
 gives the same rows in the same part.
 
 Allowed sources only (see the project's reserved-data list): the BANKING77 *train* file
-(CC BY 4.0; its test file is never read) and CLINC150 (CC BY 3.0).
+(CC BY 4.0; its test file is never read), CLINC150 (CC BY 3.0), TweetEval's emotion task
+(real praise for training; Twitter terms: build time only, never committed), and, for
+measuring only, HINT3 (ODbL) and NLU++'s banking folds (CC BY 4.0).
 """
 
 from __future__ import annotations
