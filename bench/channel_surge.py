@@ -276,9 +276,9 @@ def run(seed: int = 7, wordings: str = "one") -> dict:
             "tickets": len(tickets),
             "wordings": wordings,
             "burst_seconds": BURST_SECONDS,
-            "similar_but_guarded_proposed_alone": apart_count(store),
+            "similar_but_guarded_listed_in_batches": apart_count(store),
             "waiting_for_a_human": len(visible),
-            "needs_review_on_its_own": sum(
+            "single_proposals": sum(
                 1 for _, row in slack.triage_posts() if row.purpose == "proposal"
             ),
             "max_seconds_arrival_to_visible": max(waits) if waits else None,
@@ -298,12 +298,15 @@ def visibility(store: Store, slack: SlowSlack, start: datetime) -> dict[str, flo
     """Seconds from the burst's start until each review ticket was in front of agents."""
     shown: dict[str, float] = {}
     group_at: dict[str, float] = {}
+    listed_at: dict[str, float] = {}
     for at, row in slack.triage_posts():
         seconds = (at - start).total_seconds()
         if row.purpose == "proposal" and row.ticket_id:
             shown.setdefault(row.ticket_id, seconds)
         if row.purpose == "group":
             group_at[row.dedupe_key] = seconds
+        if row.purpose == "group_list":
+            listed_at[row.dedupe_key] = seconds
     with store.session() as session:
         members = session.exec(select(GroupMember)).all()
         groups = {g.id: g for g in session.exec(select(SurgeGroup)).all()}
@@ -312,6 +315,9 @@ def visibility(store: Store, slack: SlowSlack, start: datetime) -> dict[str, flo
         ).all()
     for member in members:
         group = groups.get(member.group_id)
+        if member.kind == MemberKind.APART and member.list_key in listed_at:
+            # A guarded member: visible, with its own controls, once its batch is posted.
+            shown.setdefault(member.ticket_id, listed_at[member.list_key or ""])
         if group is not None and member.kind == MemberKind.MEMBER and group.head_key in group_at:
             # Visible in the group's count from its next refresh (at most HEAD_REFRESH later).
             joined = (member.joined_at - start).total_seconds()
@@ -325,7 +331,13 @@ def decide_everything(service: TriageService, store: Store, slack: SlowSlack, cl
     for group_id in groups:
         service.surge.decide(group_id or 0, AGENT, (TRIAGE, "1700000000.000001"))
     for ticket in store.tickets_with_status(TicketStatus.REVIEW, limit=5000):
-        service.route_by_human(ticket.id, AGENT, (TRIAGE, ticket.message_ts or ""))
+        batch = service.surge.listed_apart(ticket.id)  # a guarded member: its batch message
+        clicked = (
+            (batch.result_channel or "", batch.result_ts or "")
+            if batch is not None
+            else (TRIAGE, ticket.message_ts or "")
+        )
+        service.route_by_human(ticket.id, AGENT, clicked)
     for _ in range(3600):
         clock.now += timedelta(seconds=1)
         service.summaries.flush(clock.now)

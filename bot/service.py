@@ -299,7 +299,9 @@ class TriageService:
             message = build(view, pview, tags, self._excerpt)
             headline = "Needs triage:"
             status = TicketStatus.REVIEW
-        grouped = placement is not None and placement.kind == "member"
+        # A group member is listed in the group's thread: a plain member with the group's
+        # controls, a guarded one ("apart") in a batch with its own `triage:<id>` controls.
+        grouped = placement is not None
         summarised = status is TicketStatus.AUTO_ROUTED and self.summaries.enabled
         if not (summarised or grouped):  # else: in the interval's summary / the group's thread
             outbox.insert(0, self._proposal_post(ticket, view, message, headline, priority))
@@ -458,6 +460,20 @@ class TriageService:
             )
         return items
 
+    def _listed_update(
+        self, ticket: Ticket, clicked: tuple[str, str], blocks: list, headline: str, outcome: str
+    ) -> list[OutboxItem]:
+        """The updates a decision makes: a guarded surge member's batch message shows that
+        member decided (the others keep their controls); any other clicked message (its own
+        proposal, a handoff page) is replaced as before."""
+        batch = self.surge.listed_apart(ticket.id)
+        if batch is None:
+            return self._original_update(ticket, clicked, blocks, headline)
+        items = [self.surge.apart_update(batch, ticket.id, outcome)]
+        if (batch.result_channel, batch.result_ts) != tuple(clicked):
+            items += self._original_update(ticket, clicked, blocks, headline)
+        return items
+
     def route_by_human(
         self,
         ticket_id: str,
@@ -495,7 +511,7 @@ class TriageService:
             line = self.summaries.rebuilt(summary, ticket_id, outcome)
             outbox = [line] if line is not None else []
         else:
-            outbox = self._original_update(ticket, clicked, message, f"{verb} as {final}:")
+            outbox = self._listed_update(ticket, clicked, message, f"{verb} as {final}:", outcome)
         outbox.append(
             self._route_item(
                 ticket,
@@ -562,7 +578,7 @@ class TriageService:
         if shadow.is_shadow(proposal):  # the reasons name the hidden tag
             reason = shadow.HANDOFF_REASON
         page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)
-        outbox = self._original_update(ticket, clicked, message, "Handed off:")
+        outbox = self._listed_update(ticket, clicked, message, "Handed off:", outcome)
         outbox.append(
             OutboxItem(
                 dedupe_key=f"handoff:{ticket_id}:0",

@@ -24,6 +24,7 @@ from bot.text import escape_mrkdwn
 
 SUMMARY_LINES = 45  # + the header: under Slack's 50 blocks
 LIST_LINES = 24  # members per thread reply ("about 20"): 25 blocks
+APART_LINES = 24  # guarded members per thread reply: 2 blocks each + the title = 49 blocks
 ROUTE_LINES = 20  # members per route-channel post after a bulk decision
 SAMPLES = 3
 
@@ -43,6 +44,7 @@ class Line:
     route_channel: str | None = None
     done: str | None = None
     warning: str | None = None
+    why: str | None = None  # the proposal in words and why it needs a human (guarded members)
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -130,8 +132,10 @@ def group_message(group: GroupView, tags: list[str]) -> list[Block]:
     if group.apart:
         notes.append(
             f"{group.apart} similar ticket{'s carry' if group.apart != 1 else ' carries'} "
-            "a guardrail and {0} proposed on {1} own.".format(
-                "are" if group.apart != 1 else "is", "their" if group.apart != 1 else "its"
+            "a guardrail: never in *Approve all*, {0} listed in the thread with {1} own "
+            "controls.".format(
+                "they are" if group.apart != 1 else "it is",
+                "their" if group.apart != 1 else "its",
             )
         )
     if group.pulled:
@@ -165,20 +169,15 @@ def group_message(group: GroupView, tags: list[str]) -> list[Block]:
     return blocks
 
 
-def list_message(group_id: int, lines: list[Line], apart: bool = False) -> list[Block]:
+def list_message(group_id: int, lines: list[Line]) -> list[Block]:
     """A thread reply listing members; each can be pulled out of the group."""
-    title = (
-        "Similar, but proposed on their own (a guardrail applies):"
-        if apart
-        else f"Members of group {group_id}:"
-    )
-    blocks: list[Block] = [ContextBlock(elements=[_md(title)])]
+    blocks: list[Block] = [ContextBlock(elements=[_md(f"Members of group {group_id}:")])]
     for line in lines[:LIST_LINES]:
         text = kit.ticket_link(line.ticket, 100)
         if line.warning:
             text += f"  {line.warning}"
-        if line.done or apart:
-            blocks.append(SectionBlock(text=_md(f"{text}\n{line.done}" if line.done else text)))
+        if line.done:
+            blocks.append(SectionBlock(text=_md(f"{text}\n{line.done}")))
             continue
         blocks.append(
             SectionBlock(
@@ -187,6 +186,37 @@ def list_message(group_id: int, lines: list[Line], apart: bool = False) -> list[
                 accessory=ButtonElement(text="Pull out", action_id=UNGROUP, value=line.ticket.id),
             )
         )
+    return blocks
+
+
+def apart_message(group_id: int, lines: list[Line], tags: list[str]) -> list[Block]:
+    """A thread reply listing guarded members, each proposed on its own.
+
+    Each member keeps the controls of a single proposal (actions block `triage:<ticket id>`:
+    Approve, Reassign, Not sure), so it is decided alone; many fit in one message, which
+    matters when every post costs one of the channel's one-per-second slots. Once decided,
+    a member's controls give way to who decided what."""
+    blocks: list[Block] = [
+        ContextBlock(
+            elements=[
+                _md(
+                    f"Similar to group {group_id}, but a guardrail applies: each is decided on "
+                    "its own, never with *Approve all*."
+                )
+            ]
+        )
+    ]
+    for line in lines[:APART_LINES]:
+        text = kit.ticket_link(line.ticket, 100)
+        if line.why:
+            text += f"\n{line.why}"
+        if line.warning:
+            text += f"\n{line.warning}"
+        blocks.append(SectionBlock(text=_md(text)))
+        if line.done:
+            blocks.append(ContextBlock(elements=[_md(line.done)]))
+        else:
+            blocks.append(kit.triage_controls(line.ticket.id, tags))
     return blocks
 
 

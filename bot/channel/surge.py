@@ -9,7 +9,10 @@ about 20 a reply; new arrivals join the open group; an agent can pull one out.
 Similar tickets the bot would route alone are grouped too (reason `surge`): a burst of
 them is a possible incident, and one human click decides them all.
 Members carrying a guardrail (no-go topic, sarcasm or complaint veto, `unfamiliar`) are
-never decided in bulk: they are listed apart and proposed on their own.
+never decided in bulk: they are listed apart in the thread, in batches, each with the
+controls of a single proposal (`triage:<ticket id>`: Approve, Reassign, Not sure), so each
+is proposed and decided on its own while one post shows up to APART_LINES of them (a post
+apiece would cost the channel one of its one-per-second slots each).
 
 Correctness: membership rows are written in the transaction that records the proposal
 (bot.service.process_new); a bulk decision moves each member out of `review` with one
@@ -20,6 +23,7 @@ member is decided, audited and routed exactly once, across restarts and processe
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -30,7 +34,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.channel import render
 from bot.channel.models import GroupMember, GroupStatus, MemberKind, MemberState, SurgeGroup
-from bot.channel.reasons import bulk_blocked
+from bot.channel.reasons import bulk_blocked, sentences
 from bot.channel.similarity import embedder_of, similarity
 from bot.clicks import ClickOutcome
 from bot.models import (
@@ -52,7 +56,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRIORITY_GROUP = 10  # the grouped proposal: as urgent as any ticket
-PRIORITY_LIST = 40  # member lists: after single proposals, before summaries
+# Member lists come after every single proposal, praise (70) included: the group's post
+# already shows its members to agents (count and samples); a list only adds Pull out.
+PRIORITY_LIST = 80
+# Guarded members wait for a human in their batch: before ordinary single proposals
+# (priority 30), since one post shows many of them, after urgent ones and the group (10).
+PRIORITY_APART = 20
 LIST_WAIT = timedelta(seconds=20)  # a partly filled member list waits at most this long
 HEAD_REFRESH = timedelta(seconds=15)  # the group's count is refreshed at most this often
 RECENT_LIMIT = 300
@@ -395,12 +404,24 @@ class SurgeGroups:
     ) -> list[render.Line]:
         ids = [m.ticket_id for m in members]
         tickets = {t.id: t for t in session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))}
+        apart = [m.ticket_id for m in members if m.kind == MemberKind.APART.value]
+        proposals: dict[str, Proposal] = {}
+        if apart:
+            for proposal in session.exec(
+                select(Proposal)
+                .where(col(Proposal.ticket_id).in_(apart))
+                .order_by(col(Proposal.id))
+            ):
+                proposals[proposal.ticket_id] = proposal  # the latest wins
         lines = []
         for member in members:
             ticket = tickets.get(member.ticket_id)
             if ticket is None:
                 continue
             outcome = (done or {}).get(ticket.id)
+            if member.kind == MemberKind.APART.value:
+                lines.append(self._apart_line(ticket, proposals.get(ticket.id), outcome))
+                continue
             if outcome is None and member.state == MemberState.OUT.value:
                 outcome = "Pulled out of the group; proposed on its own."
             elif outcome is None and member.state == MemberState.DECIDED.value:
@@ -414,6 +435,49 @@ class SurgeGroups:
             )
         return lines
 
+    def _apart_line(
+        self, ticket: Ticket, proposal: Proposal | None, outcome: str | None
+    ) -> render.Line:
+        """A guarded member as a proposal of its own: what the bot proposes, why a human
+        must decide, the tone warning; once decided, who decided what (from the store, so
+        every rebuild of the batch shows every decision made so far)."""
+        kit = render.kit
+        view = self.service._proposal_view(proposal)
+        why = None
+        warning = None
+        if view is not None:
+            why = f"*Proposed tag:* {kit.verdict(view)}" if view.show else None
+            said = sentences(view.reasons, view.policy, 2) if view.show else []
+            if said:
+                why = f"{why or ''}\n" + "\n".join(f"• {kit.escape_mrkdwn(text)}" for text in said)
+            warning = kit.tone_warning(view.sentiment, list(view.guardrails))
+        if outcome is None:
+            outcome = self._outcome_of(ticket)
+        return render.Line(
+            ticket=self.service._ticket_view(ticket),
+            tag=ticket.proposed_tag or "",
+            done=outcome,
+            warning=warning,
+            why=why,
+        )
+
+    @staticmethod
+    def _outcome_of(ticket: Ticket) -> str | None:
+        """What happened to a ticket decided on its own, in the words of its own message."""
+        kit = render.kit
+        status = ticket.status
+        if status in (TicketStatus.ROUTED.value, TicketStatus.AUTO_ROUTED.value):
+            verb = "Approved" if ticket.final_tag == ticket.proposed_tag else "Reassigned"
+            who = kit.mention(ticket.decided_by or "") if ticket.decided_by != "bot" else "the bot"
+            when = f" {kit.slack_date(ticket.decided_at)}" if ticket.decided_at else ""
+            return f":white_check_mark: *{verb}* as `{ticket.final_tag}` by {who}{when}"
+        if status == TicketStatus.HANDED_OFF.value:
+            when = f" {kit.slack_date(ticket.handed_off_at)}" if ticket.handed_off_at else ""
+            return f":thinking_face: Handed to its policy's owner{when}."
+        if status == TicketStatus.CLAIMED.value:
+            return f":raising_hand: Claimed by {kit.mention(ticket.claimed_by or '')}."
+        return None
+
     def _list_item(
         self,
         session: Session,
@@ -426,7 +490,12 @@ class SurgeGroups:
         for member in members:
             member.list_key = key
             session.add(member)
-        blocks = render.list_message(group.id or 0, self._lines(session, members), apart)
+        lines = self._lines(session, members)
+        blocks = (
+            render.apart_message(group.id or 0, lines, self.service.policies.tags)
+            if apart
+            else render.list_message(group.id or 0, lines)
+        )
         return OutboxItem(
             dedupe_key=key,
             method="chat.postMessage",
@@ -440,7 +509,7 @@ class SurgeGroups:
                 "unfurl_media": False,
             },
             purpose="group_list",
-            priority=PRIORITY_LIST,
+            priority=PRIORITY_APART if apart else PRIORITY_LIST,
         )
 
     # --- the periodic pass -------------------------------------------------------------------
@@ -480,18 +549,21 @@ class SurgeGroups:
                         .order_by(col(GroupMember.joined_at), col(GroupMember.ticket_id))
                     ).all()
                 )
-                for kind in (MemberKind.MEMBER.value, MemberKind.APART.value):
+                for kind, size in (
+                    (MemberKind.MEMBER.value, render.LIST_LINES),
+                    (MemberKind.APART.value, render.APART_LINES),
+                ):
                     rows = [m for m in unlisted if m.kind == kind]
                     while rows:
-                        chunk = rows[: render.LIST_LINES]
+                        chunk = rows[:size]
                         waited = now - min(m.joined_at for m in chunk)
-                        full = len(chunk) == render.LIST_LINES
+                        full = len(chunk) == size
                         if not (full or waited >= LIST_WAIT or group.status != GroupStatus.OPEN):
                             break
                         items.append(
                             self._list_item(session, group, head, chunk, kind == MemberKind.APART)
                         )
-                        rows = rows[render.LIST_LINES :]
+                        rows = rows[size:]
                 count = self.view(session, group).count
                 stale = group.updated_at is None or now - group.updated_at >= HEAD_REFRESH
                 if count != group.shown_count and stale and group.status == GroupStatus.OPEN:
@@ -702,14 +774,34 @@ class SurgeGroups:
         )
         group_id = members[0].group_id if members else 0
         apart = bool(members) and members[0].kind == MemberKind.APART.value
-        blocks = render.list_message(group_id, self._lines(session, members, done), apart)
+        lines = self._lines(session, members, done)
+        blocks = (
+            render.apart_message(group_id, lines, self.service.policies.tags)
+            if apart
+            else render.list_message(group_id, lines)
+        )
         return OutboxItem.message_update(
-            f"group-list-update:{message.dedupe_key}:{utcnow().timestamp()}",
+            f"group-list-update:{message.dedupe_key}:{uuid.uuid4().hex}",
             message.result_channel,
             message.result_ts,
             f"{len(members)} tickets of group {group_id}",
             render.kit.to_dicts(blocks),
         )
+
+    def listed_apart(self, ticket_id: str) -> OutboxMessage | None:
+        """The batch message in Slack that shows this guarded member's own controls."""
+        with self.service.store.session() as session:
+            member = session.get(GroupMember, ticket_id)
+            if member is None or member.kind != MemberKind.APART.value or not member.list_key:
+                return None
+            return self._sent(session, member.list_key)
+
+    def apart_update(self, message: OutboxMessage, ticket_id: str, outcome: str) -> OutboxItem:
+        """The batch `message` rebuilt with this member shown as decided (`outcome`) and the
+        others as the store has them: queued with the decision, in its transaction."""
+        with self.service.store.session() as session:
+            item = self._list_update(session, message, {ticket_id: outcome})
+        return replace(item, ticket_id=ticket_id)
 
     def not_sure(self, group_id: int, user: str) -> ClickOutcome:
         """Hand the whole group to its policy's owner: one page, the group stays one."""
