@@ -103,6 +103,27 @@ def messages() -> list[tuple[str, str, list[dict]]]:
     lines = [
         render.Line(ticket=t, tag="account_access", route_channel="C0ACCESS") for t in outage[:3]
     ]
+    guarded = [
+        render.Line(
+            ticket=ticket(
+                "2101",
+                "Cannot log in since 10:06",
+                "The login page spins. I will file a chargeback.",
+                "Dara Okafor",
+            ),
+            tag="account_access",
+            why="*Proposed tag:* `account_access`, held: a no-go topic\n"
+            "• Touches chargeback: always decided by a human.",
+            warning=":warning: *Negative tone*: the customer is unhappy.",
+        ),
+        render.Line(
+            ticket=ticket("2102", "Great job, can't log in again", "Fantastic. Locked out."),
+            tag="account_access",
+            why="*Proposed tag:* `account_access`, held: sarcastic tone",
+            done=":white_check_mark: *Approved* as `account_access` by <@U0AGENT01> "
+            + kit.slack_date(AT + timedelta(minutes=4)),
+        ),
+    ]
     routed = [
         render.Line(ticket=EXPORT, tag="how_to", route_channel="C0HOWTO"),
         render.Line(
@@ -173,8 +194,10 @@ def messages() -> list[tuple[str, str, list[dict]]]:
         ),
         (
             "Surge group, similar tickets with a guardrail (thread reply)",
-            "Listed apart, never approved in bulk; each also has its own proposal.",
-            d(render.list_message(7, lines[:1], apart=True)),
+            "Never approved in bulk: listed apart in the thread, up to 24 a reply, each with the "
+            "controls of its own proposal (`triage:<id>`: Approve, Reassign, Not sure). A click "
+            "updates this message: that ticket shows who decided, the others keep their controls.",
+            d(render.apart_message(7, guarded, TAGS)),
         ),
         (
             "Surge group after Approve all",
