@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot import blocks as kit
@@ -462,17 +462,22 @@ class TriageService:
 
     def _listed_update(
         self, ticket: Ticket, clicked: tuple[str, str], blocks: list, headline: str, outcome: str
-    ) -> list[OutboxItem]:
-        """The updates a decision makes: a guarded surge member's batch message shows that
-        member decided (the others keep their controls); any other clicked message (its own
-        proposal, a handoff page) is replaced as before."""
+    ) -> tuple[list[OutboxItem], Callable[[], None]]:
+        """The updates a decision makes, and what to do once it is committed.
+
+        A guarded surge member's batch message shows that member decided (the others keep
+        their controls); any other clicked message (its own proposal, a handoff page) is
+        replaced as before. The batch is rebuilt from the store; if another member of it was
+        decided while this click was under way, `settle` queues one more rebuild after the
+        commit, so the batch never ends up showing a stale control."""
         batch = self.surge.listed_apart(ticket.id)
         if batch is None:
-            return self._original_update(ticket, clicked, blocks, headline)
-        items = [self.surge.apart_update(batch, ticket.id, outcome)]
+            return self._original_update(ticket, clicked, blocks, headline), lambda: None
+        update, seen = self.surge.apart_update(batch, ticket.id, outcome)
+        items = [update]
         if (batch.result_channel, batch.result_ts) != tuple(clicked):
             items += self._original_update(ticket, clicked, blocks, headline)
-        return items
+        return items, lambda: self.surge.settle(batch, ticket.id, seen)
 
     def route_by_human(
         self,
@@ -510,8 +515,11 @@ class TriageService:
             # A line of a routed summary: that line changes, the other tickets stay.
             line = self.summaries.rebuilt(summary, ticket_id, outcome)
             outbox = [line] if line is not None else []
+            settle: Callable[[], None] = lambda: None  # noqa: E731
         else:
-            outbox = self._listed_update(ticket, clicked, message, f"{verb} as {final}:", outcome)
+            outbox, settle = self._listed_update(
+                ticket, clicked, message, f"{verb} as {final}:", outcome
+            )
         outbox.append(
             self._route_item(
                 ticket,
@@ -555,6 +563,8 @@ class TriageService:
             ),
             outbox,
         )
+        if result.applied:
+            settle()
         return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
 
     def hand_off(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
@@ -578,7 +588,7 @@ class TriageService:
         if shadow.is_shadow(proposal):  # the reasons name the hidden tag
             reason = shadow.HANDOFF_REASON
         page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)
-        outbox = self._listed_update(ticket, clicked, message, "Handed off:", outcome)
+        outbox, settle = self._listed_update(ticket, clicked, message, "Handed off:", outcome)
         outbox.append(
             OutboxItem(
                 dedupe_key=f"handoff:{ticket_id}:0",
@@ -614,6 +624,8 @@ class TriageService:
             ),
             outbox,
         )
+        if result.applied:
+            settle()
         return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
 
     def claim(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:

@@ -35,7 +35,7 @@ from sqlmodel import Session, col, func, select
 from bot.channel import render
 from bot.channel.models import GroupMember, GroupStatus, MemberKind, MemberState, SurgeGroup
 from bot.channel.reasons import bulk_blocked, sentences
-from bot.channel.similarity import embedder_of, similarity
+from bot.channel.similarity import Similarities, embedder_of, similarity
 from bot.clicks import ClickOutcome
 from bot.models import (
     AuditEvent,
@@ -117,8 +117,10 @@ class SurgeGroups:
 
     # --- forming groups ---------------------------------------------------------------------
 
-    def _similar(self, texts: Sequence[str]):
-        return similarity(texts, embedder_of(self.service.classifier))
+    def _similar(self, texts: Sequence[str]) -> Similarities:
+        return similarity(
+            texts, embedder_of(self.service.classifier), self.settings.surge_similarity
+        )
 
     def assign(
         self, session: Session, pairs: Sequence[tuple[Ticket, TriageResult]]
@@ -131,7 +133,6 @@ class SurgeGroups:
             return {}
         now = self.clock()
         window = timedelta(seconds=self.settings.surge_window_seconds)
-        threshold = self.settings.surge_similarity
         candidates = [
             (ticket, result)
             for ticket, result in pairs
@@ -179,7 +180,8 @@ class SurgeGroups:
             + [text for _, text in group_texts]
             + [ticket_text(t) for t in recent]
         )
-        sims = self._similar(texts)
+        similar = self._similar(texts)
+        sims, threshold = similar.matrix, similar.threshold
         n, g = len(candidates), len(group_texts)
         placed: dict[str, Placement] = {}
         # 1. Join the open group whose members the ticket most resembles.
@@ -796,12 +798,39 @@ class SurgeGroups:
                 return None
             return self._sent(session, member.list_key)
 
-    def apart_update(self, message: OutboxMessage, ticket_id: str, outcome: str) -> OutboxItem:
+    @staticmethod
+    def _batch_state(session: Session, key: str, skip: str) -> tuple[tuple[str, str], ...]:
+        """Each member of a batch with its ticket's status (but `skip`, the one being decided)."""
+        rows = session.exec(
+            select(GroupMember.ticket_id, Ticket.status)
+            .join(Ticket, col(Ticket.id) == col(GroupMember.ticket_id))
+            .where(GroupMember.list_key == key)
+            .order_by(col(GroupMember.ticket_id))
+        ).all()
+        return tuple((tid, str(status)) for tid, status in rows if tid != skip)
+
+    def apart_update(
+        self, message: OutboxMessage, ticket_id: str, outcome: str
+    ) -> tuple[OutboxItem, tuple[tuple[str, str], ...]]:
         """The batch `message` rebuilt with this member shown as decided (`outcome`) and the
-        others as the store has them: queued with the decision, in its transaction."""
+        others as the store has them (queued with the decision, in its transaction); and the
+        others' statuses it was built from (read first: see `settle`)."""
         with self.service.store.session() as session:
+            seen = self._batch_state(session, message.dedupe_key, ticket_id)
             item = self._list_update(session, message, {ticket_id: outcome})
-        return replace(item, ticket_id=ticket_id)
+        return replace(item, ticket_id=ticket_id), seen
+
+    def settle(
+        self, message: OutboxMessage, ticket_id: str, seen: tuple[tuple[str, str], ...]
+    ) -> None:
+        """After a decision from a batch committed: if another member was decided while it
+        was under way, the update queued with it may show that member's stale controls, so
+        one more rebuild from the store is queued (delivered after it, being newer)."""
+        with self.service.store.session() as session:
+            if self._batch_state(session, message.dedupe_key, ticket_id) == seen:
+                return
+            self.service.store._enqueue(session, [self._list_update(session, message, {})])
+            session.commit()
 
     def not_sure(self, group_id: int, user: str) -> ClickOutcome:
         """Hand the whole group to its policy's owner: one page, the group stays one."""

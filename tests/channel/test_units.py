@@ -7,7 +7,13 @@ import pytest
 from bot import blocks as kit
 from bot.channel.people import requester_label, ticket_url
 from bot.channel.reasons import bulk_blocked, held_because, sentence, split
-from bot.channel.similarity import similarity
+from bot.channel.similarity import (
+    SHINGLE_THRESHOLD,
+    VectorCache,
+    embedder_of,
+    embedding_similarity,
+    similarity,
+)
 from bot.settings import Settings
 from bot.tickets import TicketIn, parse_url
 
@@ -103,10 +109,43 @@ def test_similarity_separates_near_duplicates_from_other_tickets():
         "Cannot log in since 10:07\nSince 10:07 the login page just spins. Bo",
         "Invoice wrong\nMy October invoice shows the wrong amount, please fix it.",
     ]
-    sims = similarity(texts)
-    assert sims.shape == (3, 3)
-    assert sims[0, 1] >= Settings(_env_file=None).surge_similarity
-    assert sims[0, 2] < 0.2 and sims[1, 2] < 0.2
-    # The classifier's representation is used when it offers one.
+    threshold = Settings(_env_file=None).surge_similarity
+    # The shipped static embedding, whatever the classifier: near-duplicates above the
+    # threshold, another problem well below it.
+    sims = similarity(texts, embedder_of(object()), threshold)
+    assert sims.representation == "embedding" and sims.matrix.shape == (3, 3)
+    assert sims.matrix[0, 1] >= threshold > sims.matrix[0, 2] + 0.1
+    # A classifier's own representation wins when it offers one.
     embedded = similarity(texts, embed=lambda ts: [[1.0, 0.0]] * 2 + [[0.0, 1.0]])
-    assert embedded[0, 1] == pytest.approx(1.0) and embedded[0, 2] == pytest.approx(0.0)
+    assert embedded.matrix[0, 1] == pytest.approx(1.0)
+    assert embedded.matrix[0, 2] == pytest.approx(0.0)
+
+
+def test_similarity_falls_back_to_shingles_when_the_embedding_fails():
+    texts = [
+        "Cannot log in since 10:05\nSince 10:05 the login page just spins. Ana",
+        "Cannot log in since 10:07\nSince 10:07 the login page just spins. Bo",
+        "Invoice wrong\nMy October invoice shows the wrong amount, please fix it.",
+    ]
+
+    def broken(_texts):
+        raise OSError("embedding table missing")
+
+    for embed in (broken, None):
+        sims = similarity(texts, embed)
+        assert sims.representation == "shingles" and sims.threshold == SHINGLE_THRESHOLD
+        assert sims.matrix[0, 1] >= SHINGLE_THRESHOLD and sims.matrix[0, 2] < 0.2
+
+
+def test_each_ticket_text_is_embedded_once():
+    calls: list[list[str]] = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return [[float(len(t)), 1.0] for t in texts]
+
+    cache = VectorCache(size=10)
+    first = embedding_similarity(embed, ["a b", "c d e"], cache)
+    again = embedding_similarity(embed, ["c d e", "f", "a b"], cache)
+    assert calls == [["a b", "c d e"], ["f"]]
+    assert again[0, 2] == pytest.approx(first[1, 0])
