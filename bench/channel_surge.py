@@ -288,6 +288,7 @@ def run(seed: int = 7, wordings: str = "one") -> dict:
             "by_kind": dict(Counter(row.purpose for _, row in slack.triage_posts())),
             "chat_updates": slack.updates,
             "groups": group_sizes(store),
+            "varied_tickets_in_a_group": varied_in_groups(store),
             **once,
         }
     finally:
@@ -393,6 +394,13 @@ def apart_count(store: Store) -> int:
                 select(GroupMember).where(GroupMember.kind == MemberKind.APART.value)
             ).all()
         )
+
+
+def varied_in_groups(store: Store) -> int:
+    """Tickets of the 200 varied ones that landed in a surge group (near-duplicates are O…)."""
+    with store.session() as session:
+        members = session.exec(select(GroupMember)).all()
+    return sum(1 for m in members if not m.ticket_id.startswith("O"))
 
 
 def group_sizes(store: Store) -> list[int]:

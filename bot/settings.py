@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     routed_summary_seconds: int = Field(default=300, ge=0, le=86_400)  # 0: one post per ticket
     surge_min_tickets: int = Field(default=8, ge=0, le=10_000)  # 0: never group
     surge_window_seconds: int = Field(default=900, ge=60, le=86_400)
-    surge_similarity: float = Field(default=0.8, gt=0, le=1)  # on the embedding's scale
+    surge_similarity: float = Field(default=0.73, gt=0, le=1)  # centred embedding, cosine
 
     @field_validator("database_url")
     @classmethod

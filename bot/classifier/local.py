@@ -198,6 +198,12 @@ class LocalModel:
         self._word_cache: dict[str, tuple[int, np.ndarray]] = {}
         self.loaded_mtime: int | None = None  # set by bot.classifier.jobs to notice new files
 
+    @property
+    def prototypes(self) -> np.ndarray | None:
+        """Embeddings of training tickets: a reference for comparing tickets with each
+        other (bot.channel.similarity centres ticket vectors on them)."""
+        return self._prototypes
+
     @classmethod
     def load(cls, path: Path) -> LocalModel:
         model = cls(read_model(path), path)
