@@ -149,3 +149,18 @@ def test_each_ticket_text_is_embedded_once():
     again = embedding_similarity(embed, ["c d e", "f", "a b"], cache)
     assert calls == [["a b", "c d e"], ["f"]]
     assert again[0, 2] == pytest.approx(first[1, 0])
+
+
+def test_greetings_and_sign_offs_do_not_make_tickets_alike():
+    """Raw mean-pooled vectors score such pairs about 0.8; centred, they stay far apart."""
+    hello = "Hi team,\n\nHope you're well. {}\n\nThanks a lot,\nAna"
+    texts = [
+        "Export\n" + hello.format("How do I export my monthly reports to a CSV file?"),
+        "Invoice\n" + hello.format("My October invoice shows the wrong amount."),
+        "Cannot log in since 10:05\n" + hello.format("Since 10:05 the login page spins."),
+        "Can't log in since 10:09\n" + hello.format("Since 10:09 the login page just spins."),
+    ]
+    threshold = Settings(_env_file=None).surge_similarity
+    sims = similarity(texts, embedder_of(object()), threshold, cache=None).matrix
+    assert sims[0, 1] < threshold and sims[0, 2] < threshold and sims[1, 3] < threshold
+    assert sims[2, 3] >= threshold
