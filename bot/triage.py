@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.classifier.base import Classifier, Prediction, Sentiment
 from bot.classifier.language import detect as detect_language
 from bot.classifier.no_go import no_go_topics
-from bot.classifier.praise import GATE_CODES, praise_gate
+from bot.classifier.praise import GATE_CODES, praise_gate, reads_as_question
 from bot.classifier.signals import MAX_SCAN_CHARS, read_signals
 from bot.policies import ALL, Mode, Policy, PolicySet
 
@@ -160,6 +160,46 @@ def _guardrails(
     return fired
 
 
+# Below this much probability left beside praise, the other tags' shares are rounding noise.
+MIN_REST = 0.02
+
+
+def without_praise(text: str, prediction: Prediction) -> Prediction:
+    """Praise is the top tag only when our tone model agrees; otherwise the next tag.
+
+    Real praise posts are informal and about anything, so the topic model reads much plain
+    or informal text as praise. When our tone reading is not positive (or the text asks
+    rather than says) and no complaint or sarcasm signal fired (those stay with the praise
+    gate, which names them), praise is dropped and the other tags' probabilities are
+    renormalised: the ticket is judged, and shown to a reviewer, under its best real tag.
+    Only for classifiers that give every tag's calibrated threshold (the local model).
+    """
+    if prediction.tag not in POSITIVE_TAGS or prediction.tag_thresholds is None:
+        return prediction
+    signals = read_signals(text)
+    if signals.sarcasm or signals.complaints or signals.learned_complaint != "none":
+        return prediction
+    if signals.sentiment is Sentiment.POSITIVE and not reads_as_question(text):
+        return prediction
+    rest = {t: p for t, p in prediction.scores.items() if t not in POSITIVE_TAGS}
+    if not rest or max(rest.values()) <= 0.0:
+        return prediction
+    tag = max(rest, key=lambda t: rest[t])
+    mass = sum(rest.values())
+    scale = 1.0 / mass if mass >= MIN_REST else 1.0
+    scores = {t: round(rest.get(t, 0.0) * scale, 4) for t in prediction.scores}
+    return Prediction(
+        tag=tag,
+        confidence=scores[tag],
+        sentiment=prediction.sentiment,
+        scores=scores,
+        model_version=prediction.model_version,
+        notes=list(prediction.notes),
+        calibrated_threshold=prediction.tag_thresholds.get(tag),
+        tag_thresholds=prediction.tag_thresholds,
+    )
+
+
 def decide(
     ticket_id: str,
     text: str,
@@ -173,6 +213,7 @@ def decide(
     `modes` (bot.ownership.modes) are the effective modes: stored overrides and the
     launch gate. Without them (offline `classify`) the policy file's mode applies.
     """
+    prediction = without_praise(text, prediction)
     policy = policies.for_tag(prediction.tag)
     sentiment = prediction.sentiment
     reasons: list[str] = []

@@ -90,6 +90,10 @@ TWEETEVAL = {
     ),
 }
 PRAISE_EMOTIONS = {"1": "joy", "2": "optimism"}
+# Informal text that is not praise: posts of the same task whose annotators read anger or
+# sadness. The topic model learns them as a background class (never a tag), so "informal,
+# about anything" stops meaning praise; only the weights of the tags ship.
+BACKGROUND_EMOTIONS = {"0": "anger", "3": "sadness"}
 
 
 # NLU++ (PolyAI, CC BY 4.0), banking domain: 2,071 queries written by dialogue experts from
@@ -403,8 +407,10 @@ def write_rows(path: Path, rows: list[Row], source: dict[str, str] | None = None
             writer.writerow([r.id, "", r.text, r.tag, r.intent, r.source])
 
 
-def praise_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Row]]:
-    """Joy/optimism tweets as real `positive_feedback`, split by the given shares (seeded).
+def emotion_tweets(
+    snapshot: Path, emotions: dict[str, str], tag: str, shares: dict[str, float]
+) -> dict[str, list[Row]]:
+    """TweetEval emotion posts of the given labels as rows of `tag`, split by shares (seeded).
 
     Every split of the emotion task is pooled (none of it is a benchmark here); tweets that
     also appear in TweetEval's sentiment dev/test or irony files are left out, so no text
@@ -424,19 +430,23 @@ def praise_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Ro
         labels = git_file(snapshot, commit, label_path, files[label_path]).decode("utf-8")
         for i, (text, label) in enumerate(zip(texts.splitlines(), labels.split(), strict=True)):
             text = text.strip()
-            emotion = PRAISE_EMOTIONS.get(label)
+            emotion = emotions.get(label)
             if emotion and text and text not in exclude and text not in seen:
                 seen.add(text)
                 rows.append(
-                    Row(
-                        f"tweeteval-emotion-{part}-{i:05d}",
-                        text,
-                        "positive_feedback",
-                        emotion,
-                        "tweeteval",
-                    )
+                    Row(f"tweeteval-emotion-{part}-{i:05d}", text, tag, emotion, "tweeteval")
                 )
     return split_by_intent(rows, shares)
+
+
+def praise_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Row]]:
+    """Joy/optimism tweets as real `positive_feedback`, split by the given shares (seeded)."""
+    return emotion_tweets(snapshot, PRAISE_EMOTIONS, "positive_feedback", shares)
+
+
+def background_tweets(snapshot: Path, shares: dict[str, float]) -> dict[str, list[Row]]:
+    """Anger/sadness tweets: informal text that is not praise (no tag), split by shares."""
+    return emotion_tweets(snapshot, BACKGROUND_EMOTIONS, "", shares)
 
 
 def nlupp_rows(snapshot: Path) -> list[Row]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -42,6 +43,9 @@ class Prediction:
     # policies with `threshold: calibrated`. None: this classifier has none (policy default
     # applies); math.inf: no threshold could be shown to meet the target precision.
     calibrated_threshold: float | None = None
+    # The model's calibrated threshold of every tag (same meaning as calibrated_threshold),
+    # for a decision that proposes another tag than the top one. None: not known.
+    tag_thresholds: Mapping[str, float] | None = None
 
     def runner_up(self) -> tuple[str, float] | None:
         """The second-best tag and its probability, for the ambiguity guardrail."""

@@ -348,6 +348,7 @@ class LocalModel:
                     model_version=self.version,
                     notes=notes,
                     calibrated_threshold=self.thresholds.get(tag),
+                    tag_thresholds=self.thresholds,
                 )
             )
         return out

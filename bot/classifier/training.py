@@ -266,6 +266,7 @@ def train(
     embedding: bool = True,
     provenance: dict[str, Any] | None = None,
     familiar_exclude: tuple[str, ...] = (),
+    background: Sequence[str] = (),
 ) -> tuple[ModelArrays, TrainReport]:
     """Fit, calibrate and choose thresholds; deterministic for the same examples.
 
@@ -279,6 +280,10 @@ def train(
     `familiar_exclude`: key prefixes of examples that neither define familiar text nor
     place the unfamiliar threshold (real praise posts about anything: the praise gate, not
     familiarity, decides those).
+    `background`: texts that belong to no tag (informal posts that are not praise). They
+    are fitted as one extra class whose row is dropped from the model file, so every tag
+    learns them as "not me": informal wording stops being evidence for the one tag whose
+    training text is informal. They never calibrate, nor define familiar text.
     Returns the model arrays (save with bot.classifier.local.save_model) and a report.
     """
     from threadpoolctl import threadpool_limits
@@ -300,6 +305,7 @@ def train(
             embedding=embedding,
             provenance=provenance,
             familiar_exclude=familiar_exclude,
+            background=background,
         )
 
 
@@ -357,6 +363,7 @@ def _train(
     embedding: bool,
     provenance: dict[str, Any] | None,
     familiar_exclude: tuple[str, ...] = (),
+    background: Sequence[str] = (),
 ) -> tuple[ModelArrays, TrainReport]:
     examples = sorted(examples, key=lambda e: e.key)
     present = {e.tag for e in examples}
@@ -375,14 +382,24 @@ def _train(
     y_cal = _label_index(calib, tags)
     embedder = _embedder(embedding)
     vectorizer = make_vectorizer(max_features)
-    x_fit, v_fit = _features(vectorizer, embedder, [e.text for e in fit], fit=True)
-    model = make_linear(kind, c).fit(x_fit, y_fit)
+    background = sorted(background)
+    x_all, v_all = _features(
+        vectorizer, embedder, [e.text for e in fit] + list(background), fit=True
+    )
+    x_fit, v_fit = x_all[: len(fit)], None if v_all is None else v_all[: len(fit)]
+    if background:
+        y_all = np.concatenate([y_fit, np.full(len(background), len(tags))])
+        model = _TagRows(make_linear(kind, c).fit(x_all, y_all), len(tags))
+    else:
+        model = make_linear(kind, c).fit(x_fit, y_fit)
     x_cal, v_cal = _features(vectorizer, embedder, [e.text for e in calib])
     logits = np.full((len(calib), len(tags)), -1e9)
     logits[:, model.classes_] = model.decision_function(x_cal)
     real = np.array([not e.key.startswith(SYNTHETIC_PREFIX) for e in calib])
     if not real.any():
         real[:] = True
+    if calibration is None and background:
+        raise ValueError("background texts need a given calibration part")
     if calibration is None:
         # A hash-split share of the same file: out-of-fold logits of the fit part set the
         # temperature, so the calibration part stays for the thresholds alone.
@@ -438,6 +455,8 @@ def _train(
         params["held_out"] = "given"
     if familiar_exclude:
         params["familiar_exclude"] = list(familiar_exclude)
+    if background:
+        params["background"] = hashlib.sha256("\x01".join(background).encode()).hexdigest()[:16]
     version = _version([*examples, *calib] if calibration is not None else examples, params)
     n_human = sum(1 for e in fit if e.key.startswith("human:"))
     meta = {
@@ -455,6 +474,8 @@ def _train(
         "n_human": sum(1 for e in [*fit, *calib] if e.key.startswith("human:")),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if background:
+        meta["n_background"] = len(background)
     if embedder is not None:
         meta["embedding"] = {"table_sha256": embedder.table_sha256, "dims": embedder.dims}
         meta["unfamiliar"] = unfamiliar
@@ -473,6 +494,20 @@ def _train(
         meta=meta,
     )
     return arrays, report
+
+
+class _TagRows:
+    """A linear model fitted with an extra background class, seen through its tag rows only
+    (one-vs-rest: each tag's row was fitted with the background as negatives)."""
+
+    def __init__(self, model, n_tags: int) -> None:
+        keep = model.classes_ < n_tags
+        self.classes_ = model.classes_[keep]
+        self.coef_ = model.coef_[keep]
+        self.intercept_ = model.intercept_[keep]
+
+    def decision_function(self, x) -> np.ndarray:
+        return np.asarray(x @ self.coef_.T) + self.intercept_
 
 
 def _floor_synthetic(
