@@ -169,16 +169,18 @@ def without_praise(text: str, prediction: Prediction) -> Prediction:
 
     Real praise posts are informal and about anything, so the topic model reads much plain
     or informal text as praise. When our tone reading is not positive (or the text asks
-    rather than says) and no complaint or sarcasm signal fired (those stay with the praise
-    gate, which names them), praise is dropped and the other tags' probabilities are
+    rather than says), praise is dropped, unless the tone model itself leads with positive
+    and a complaint or sarcasm signal overturned it (sarcastic praise stays praise for the
+    praise gate to name what is wrong); praise is dropped and the other tags' probabilities are
     renormalised: the ticket is judged, and shown to a reviewer, under its best real tag.
     Only for classifiers that give every tag's calibrated threshold (the local model).
     """
     if prediction.tag not in POSITIVE_TAGS or prediction.tag_thresholds is None:
         return prediction
     signals = read_signals(text)
-    if signals.sarcasm or signals.complaints or signals.learned_complaint != "none":
-        return prediction
+    flagged = signals.sarcasm or signals.complaints or signals.learned_complaint != "none"
+    if flagged and signals.positive_margin > 0:
+        return prediction  # reads like praise, but ...: the praise gate says what
     if signals.sentiment is Sentiment.POSITIVE and not reads_as_question(text):
         return prediction
     rest = {t: p for t, p in prediction.scores.items() if t not in POSITIVE_TAGS}

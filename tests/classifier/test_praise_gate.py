@@ -7,6 +7,8 @@ fixed (a topic model that calls them praise, as sure as can be), so only the gat
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.classifier.base import Sentiment
@@ -144,3 +146,51 @@ def test_praise_the_gate_agrees_on_is_not_held_as_unfamiliar():
     doubted = decide("1", SARCASTIC_PRAISE[-1], praise(notes=["unfamiliar"]), policies_from())
     assert doubted.decision == REVIEW
     assert "unfamiliar" in doubted.guardrails and PRAISE_GATE & set(doubted.guardrails)
+
+
+def ranked_praise(first: float, second: str, runner: float, **extra):
+    """A praise prediction from a model that knows every tag's threshold."""
+    thresholds = dict.fromkeys(("account_access", "billing", "bug", "cancellation"), 0.9)
+    thresholds |= {"feature_request": 0.9, "how_to": 0.9, "positive_feedback": 0.4}
+    thresholds["security"] = 0.9
+    p = prediction("positive_feedback", confidence=first, calibrated_threshold=0.4, **extra)
+    scores = dict.fromkeys(p.scores, 0.0)
+    scores |= {"positive_feedback": first, second: runner, "bug": 1.0 - first - runner}
+    return replace(p, scores=scores, tag_thresholds=thresholds)
+
+
+def test_praise_the_tone_does_not_agree_with_gives_way_to_the_next_tag():
+    # A plain question the topic model calls praise: our tone reading is not positive, so
+    # the next tag is proposed, with the other tags' probabilities renormalised, and judged
+    # by its own threshold.
+    text = "How do I export last month's invoices as a spreadsheet?"
+    result = decide("1", text, ranked_praise(0.5, "how_to", 0.49), policies_from())
+    assert result.tag == "how_to" and result.confidence == pytest.approx(0.98)
+    assert result.scores["positive_feedback"] == 0.0
+    assert result.decision == AUTO, result.reasons
+    # not sure enough of the next tag either: a human, with that tag proposed
+    result = decide("1", text, ranked_praise(0.5, "how_to", 0.3), policies_from())
+    assert result.tag == "how_to" and result.decision == REVIEW
+    assert "low_confidence" in result.guardrails
+
+
+def test_praise_with_a_complaint_stays_praise_for_the_gate_to_name():
+    # The tone model leads with positive; a complaint overturned it: the reviewer sees
+    # "reads like praise but mentions a double charge".
+    text = "Love the app, great work! Got charged twice for March."
+    result = decide("1", text, ranked_praise(0.6, "billing", 0.39), policies_from())
+    assert result.tag == "positive_feedback" and result.decision == REVIEW
+    assert "complaint_veto" in result.guardrails, result.reasons
+
+
+def test_sarcastic_praise_that_reads_negative_gets_the_complaints_area_and_a_human():
+    # "Great job charging me twice, you geniuses" is billing, never praise; sarcasm still
+    # sends it to a human.
+    result = decide("1", SARCASTIC_PRAISE[-1], ranked_praise(0.6, "billing", 0.39), policies_from())
+    assert result.tag == "billing" and result.decision == REVIEW
+    assert "sarcasm" in result.guardrails, result.reasons
+
+
+def test_clear_praise_stays_praise():
+    result = decide("1", CLEAR_PRAISE[0], ranked_praise(0.6, "how_to", 0.39), policies_from())
+    assert result.tag == "positive_feedback" and result.decision == AUTO, result.reasons

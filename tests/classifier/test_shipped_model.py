@@ -222,3 +222,49 @@ def test_real_praise_is_tagged_praise_and_routed_when_the_gate_agrees(
     ):
         result = decide("p", text, shipped.predict(text), policies)
         assert result.decision == "review", text
+
+
+# Written for this test: plain or informal text that is not praise (questions, requests,
+# moans about the day), in the register real praise posts share.
+INFORMAL_NOT_PRAISE = [
+    "what time does the pharmacy on main street close tonight",
+    "can you set a reminder to water the plants at six",
+    "ugh monday again, the bus was late and now it is raining",
+    "my sister is moving to leeds next month so we are packing all weekend",
+    "points not updated after yesterday's match",
+]
+
+
+def test_informal_text_that_is_not_praise_is_not_proposed_as_praise(shipped: LocalModel, policies):
+    # Praise posts trained the praise tag; anger/sadness posts and plain questions trained a
+    # background class, and praise is proposed only when our tone reading agrees.
+    for text in INFORMAL_NOT_PRAISE:
+        result = decide("i", text, shipped.predict(text), policies)
+        assert result.tag != "positive_feedback", (text, result.scores)
+
+
+def test_a_background_class_is_fitted_but_never_shipped():
+    rows = small_rows(40)
+    fit = as_examples(rows[::2])
+    calibration = [Example(f"real:{e.key}", e.text, e.tag) for e in as_examples(rows[1::2])]
+    background = [t for t in INFORMAL_NOT_PRAISE for _ in range(3)] + NOT_TICKETS
+    plain, _ = train(
+        fit, DEFAULT_TAGS, target_precision=0.8, max_features=4000, calibration=calibration
+    )
+    arrays, _ = train(
+        fit,
+        DEFAULT_TAGS,
+        target_precision=0.8,
+        max_features=4000,
+        calibration=calibration,
+        background=background,
+    )
+    assert arrays.coef.shape[1] == arrays.emb_coef.shape[1] == len(DEFAULT_TAGS)
+    assert arrays.meta["n_background"] == len(background)
+    assert arrays.meta["version"] != plain.meta["version"]
+    # every tag learned the background as "not me": their scores on it fall
+    before = LocalModel(plain).logits_many(INFORMAL_NOT_PRAISE)
+    after = LocalModel(arrays).logits_many(INFORMAL_NOT_PRAISE)
+    assert after.max(axis=1).mean() < before.max(axis=1).mean()
+    with pytest.raises(ValueError, match="calibration"):
+        train(fit, DEFAULT_TAGS, max_features=4000, background=background)
