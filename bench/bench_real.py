@@ -24,6 +24,7 @@ import csv
 import os
 import platform
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,13 @@ def score(model, policies, name: str, texts: list[str], tags: list[str]) -> dict
     auto = np.array([r.decision == AUTO for r in results])
     n_auto, ok = int(auto.sum()), int(right[auto].sum())
     unfamiliar = sum(any(g == "unfamiliar" for g in r.guardrails) for r in results)
+    first = Counter(r.guardrails[0] for r in results if r.decision != AUTO and r.guardrails)
     return {
+        "proposed_accuracy": float(
+            np.mean([r.tag == t for r, t in zip(results, tags, strict=True)])
+        ),
+        "proposed_praise": sum(r.tag == "positive_feedback" for r in results) / len(texts),
+        "first_reasons": dict(first.most_common()),
         "source": name,
         "tickets": len(texts),
         "coverage": n_auto / len(texts),
@@ -181,6 +188,15 @@ def main() -> None:
             f"| {r['source']} | {r['tickets']} | {r['coverage']:.1%} ({r['auto']}) | "
             f"{r['precision']:.1%} | {r['lower']:.1%} | {r['accuracy']:.3f} | {r['ece']:.3f} | "
             f"{r['unfamiliar']:.1%} |"
+        )
+    print(
+        "\nproposed tag (after the praise rule) and why the others went to a human (first reason):"
+    )
+    for r in rows:
+        reasons = ", ".join(f"{k} {v}" for k, v in r["first_reasons"].items())
+        print(
+            f"  {r['source']}: proposed tag right {r['proposed_accuracy']:.3f}, "
+            f"proposed as praise {r['proposed_praise']:.1%}; {reasons}"
         )
     sets = {
         "CLINC out-of-scope + other domains (test)": [
