@@ -49,8 +49,12 @@ _NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
 SAMPLE_CHARS = 2000
 _ASCII_NON_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
-_MASHED = re.compile(r"\S*[bcdfghjklmnpqrstvwxz]{5,}\S*")
-_VOWELLESS = re.compile(r"(?<!\S)[^\saeiouyäöüéèáíóúàâêîôûãõ]+(?!\S)")
+_VOWELS = "aeiouyäöüéèáíóúàâêîôûãõ"
+_CONSONANTS = "bcdfghjklmnpqrstvwxz"
+# Each letter of a word as its class: "c" a consonant, "v" a vowel (y included), any other
+# letter as itself (never "c" or "v", which are consonants). Keyboard mash is a word with five
+# consonants in a row or with no vowel at all: two substring tests on the translated word.
+_CLASSES = str.maketrans({**dict.fromkeys(_CONSONANTS, "c"), **dict.fromkeys(_VOWELS, "v")})
 MIN_HITS = 3
 _ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
 
@@ -63,13 +67,17 @@ class Language:
     garbled: bool = False
 
 
+def _words(text: str) -> list[str]:
+    """Letter runs of the text: one translate and one split (in C) for ASCII text."""
+    return text.translate(_ASCII_NON_LETTERS).split() if text.isascii() else _TOKEN.findall(text)
+
+
 @lru_cache(maxsize=512)
 def detect(text: str) -> Language:
     """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
     sample = text[:SAMPLE_CHARS]
     low = sample.lower()
-    # ASCII text: one translate and one split (both in C); otherwise the letter-run regex.
-    words = low.translate(_ASCII_NON_LETTERS).split() if low.isascii() else _TOKEN.findall(low)
+    words = _words(low)
     letters = sum(map(len, words))
     if not letters:
         return Language(None)
@@ -81,18 +89,20 @@ def detect(text: str) -> Language:
             if per_script[name] > 0.5 * letters:
                 return Language(name)
     counts = Counter(words)
-    long_words = sum(n for w, n in counts.items() if len(w) >= 4)
-    # Keyboard mash, found in two passes over the distinct words rather than two per word.
-    distinct = " ".join(w for w in counts if len(w) >= 4)
-    mashed_words = set(_MASHED.findall(distinct)) | set(_VOWELLESS.findall(distinct))
-    mashed = sum(counts[w] for w in mashed_words)
+    # Keyboard mash, judged once per distinct word of four letters or more.
+    long = [w for w in counts if len(w) >= 4]
+    long_words = sum(map(counts.__getitem__, long))
+    classes = " ".join(long).translate(_CLASSES).split()
+    mashed = sum(
+        counts[w] for w, c in zip(long, classes, strict=True) if "ccccc" in c or "v" not in c
+    )
     garbled = long_words >= 4 and mashed > 0.5 * long_words
     # Capitalised words are left out of the count: names ("Uma", "Del", "Van") are not
-    # evidence of a language, while function words are mostly written in lower case.
-    # E-mail addresses and links carry names too ("uma.tanaka@…").
-    plain = _ADDRESS.sub(" ", sample)
-    raw = plain.translate(_ASCII_NON_LETTERS).split() if plain.isascii() else _TOKEN.findall(plain)
-    small = Counter(w for w in raw if w.islower())
+    # evidence of a language, while function words are mostly written in lower case (every
+    # stop word is, so a word equal to one is in lower case). E-mail addresses and links
+    # carry names too ("uma.tanaka@…").
+    plain = _ADDRESS.sub(" ", sample) if "@" in low or "http" in low or "www." in low else sample
+    small = Counter(_words(plain))
     seen = small.keys()
     hits = {lang: sum(small[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: -item[1])

@@ -4,19 +4,18 @@ A wrong route of a legal threat or an account deletion costs far more than a hum
 minute, so these are detected by named, readable patterns (English plus the common
 European phrasings) and switched on per deployment in `_global.yml` (`no_go_topics`)
 or per policy. Each match names the topic in the ticket's review reasons.
+
+All topics are found in one pass over the whole text by the same kind of automaton as
+the complaint signals (bot.classifier.signals), not by one regex search per topic.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-
-def _rx(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-
-
-NO_GO_TOPICS: dict[str, re.Pattern[str]] = {
-    "legal_threat": _rx(
+NO_GO_PATTERNS: dict[str, tuple[str, ...]] = {
+    "legal_threat": (
         r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal (?:team|counsel|department))\b",
         r"\blegal action\b",
         r"\b(?:sue|suing)\b",
@@ -27,25 +26,55 @@ NO_GO_TOPICS: dict[str, re.Pattern[str]] = {
         r"\b(?:report|complain)\w* (?:you )?to the (?:regulator|authorit|ombudsman|ftc|ico|bbb)",
         r"\banwalt\b|\babogado\b|\bavocat\b|\badvogado\b",
     ),
-    "account_deletion": _rx(
+    "account_deletion": (
         r"\bdelete (?:all (?:of )?)?(?:my |our |the )?(?:whole |entire )?(?:account|data|workspace|personal data)",
         r"\b(?:erase|remove|wipe) (?:all )?(?:my|our) (?:data|personal data|information)",
         r"\bright to (?:be forgotten|erasure)\b",
         r"\bgdpr (?:deletion|erasure)\b",
         r"\bart(?:icle|\.)? ?17\b",
     ),
-    "chargeback": _rx(
+    "chargeback": (
         r"\bcharge ?back\b",
         r"\bdisput(?:e|ing) (?:the|this|a) (?:charge|payment|transaction)",
         r"\b(?:call|contact)(?:ing)? my bank\b",
     ),
-    "refund_or_discount_promise": _rx(
+    "refund_or_discount_promise": (
         r"\b(?:promised?|guarantee[ds]?) (?:me |us )?(?:a |an )?(?:full )?(?:refund|discount|credit)",
         r"\b(?:you|your \w+) (?:said|told me|told us) (?:i|we) would get (?:a |an )?(?:refund|discount|credit)",
     ),
 }
 
 
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+# Each topic as one alternation: what the one-pass scan must agree with (and what reads a
+# text longer than the scan's limit).
+NO_GO_TOPICS: dict[str, re.Pattern[str]] = {
+    name: _rx(*patterns) for name, patterns in NO_GO_PATTERNS.items()
+}
+
+
+@lru_cache(maxsize=1)
+def _scanner():
+    from bot.classifier.signals import build_scanner
+
+    return build_scanner(NO_GO_PATTERNS)
+
+
+@lru_cache(maxsize=2048)
+def _found(text: str) -> frozenset[str]:
+    from bot.classifier.signals import MAX_SCAN_CHARS, scan_with
+
+    if len(text) > MAX_SCAN_CHARS:  # such a ticket goes to review anyway; still name the topic
+        return frozenset(name for name, rx in NO_GO_TOPICS.items() if rx.search(text))
+    return frozenset(scan_with(*_scanner(), text))
+
+
 def no_go_topics(text: str, enabled: list[str]) -> list[str]:
     """The enabled no-go topics the text touches, in the configured order."""
-    return [name for name in enabled if (rx := NO_GO_TOPICS.get(name)) and rx.search(text)]
+    if not enabled:
+        return []
+    found = _found(text)
+    return [name for name in enabled if name in found]

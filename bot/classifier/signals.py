@@ -336,10 +336,13 @@ def _boundary_first_items(items: list) -> bool:
     return bool(items) and items[0] == (C.AT, C.AT_BOUNDARY)
 
 
-def _build() -> tuple[ahocorasick.Automaton, list[_Pattern]]:
+def build_scanner(
+    groups: dict[str, tuple[str, ...]],
+) -> tuple[ahocorasick.Automaton, list[_Pattern]]:
+    """One automaton over every pattern's possible starts, and the patterns it points to."""
     patterns: list[_Pattern] = []
     by_anchor: dict[str, list[int]] = {}
-    for group, sources in GROUPS.items():
+    for group, sources in groups.items():
         for order, source in enumerate(sources):
             patterns.append(_Pattern(group, order, re.compile(source, re.IGNORECASE | re.M)))
             for anchor in anchors(source):
@@ -356,22 +359,29 @@ def _build() -> tuple[ahocorasick.Automaton, list[_Pattern]]:
     return automaton, patterns
 
 
-_AUTOMATON, _PATTERNS = _build()
+_AUTOMATON, _PATTERNS = build_scanner(GROUPS)
 
 
 def scan(text: str) -> dict[str, list[tuple[int, int]]]:
     """Every group's matches as (start, end), in one pass; overlapping matches of a group
     are dropped as an alternation's `findall` would."""
+    return scan_with(_AUTOMATON, _PATTERNS, text)
+
+
+def scan_with(
+    automaton: ahocorasick.Automaton, patterns: list[_Pattern], text: str
+) -> dict[str, list[tuple[int, int]]]:
+    """`scan` with another scanner (`build_scanner`): the no-go topics have their own."""
     low = text.lower()
     if len(low) != len(text):  # a few letters change length when lower-cased
         low = text
     found: dict[tuple[int, str], tuple[int, int]] = {}  # (start, group) -> (order, end)
-    for end, (size, ids, free) in _AUTOMATON.iter(low):
+    for end, (size, ids, free) in automaton.iter(low):
         start = end - size + 1
         if start and _is_word(low[start - 1]):
             ids = free
         for i in ids:
-            p = _PATTERNS[i]
+            p = patterns[i]
             key = (start, p.group)
             if key in found and found[key][0] <= p.order:
                 continue

@@ -1,0 +1,104 @@
+"""The former regex-based language detector, kept only as the reference the faster one is checked against.
+
+Which language a ticket is written in, well enough to refuse the ones we cannot route.
+
+Deliberately small and bounded: it reads a sample of at most SAMPLE_CHARS, whatever the
+ticket's size, with one pass for scripts and one for words. The script of the letters (Cyrillic, CJK, Arabic, …) and, for Latin
+script, counts of very common words in a dozen languages. When the evidence is thin the
+answer is "unknown", which never blocks a ticket: the guardrail fires only on a clear
+detection of a language the deployment does not list (`languages` in `_global.yml`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(words.split())
+    for lang, words in {
+        "en": "the and is to my i you it not for with this that can of in we have please our "
+        "was are your me be do does an at on",
+        "de": "ich und der die das nicht ist mit sie wir bitte unser ein eine zu den kann mich "
+        "mein es für auf wurde habe keine",
+        "es": "el la que en mi no los las por para con una un es me se puedo cuenta pero "
+        "muy del al",
+        "fr": "le la les et je ne pas est pour une un mon ma nous vous des du que avec merci "
+        "notre depuis",
+        "pt": "que não do da em um uma para com meu minha os as por foi está conta vocês",
+        "nl": "de het een en van ik niet is op te dat die voor met wij ons onze klopt",
+        "it": "il lo la di che non per un una sono mio mia con del della grazie posso ho questo",
+        "pl": "nie się jest na że do to mój moje jak mam konto proszę dla",
+        "sv": "och att det som en är inte jag på för med har vi kan mitt min",
+        "tr": "ve bir bu için değil ile çok ben hesabım lütfen mi ne",
+        "id": "saya tidak dan yang di ini itu untuk dengan akun bisa tolong",
+    }.items()
+}
+_SCRIPT_RANGES: dict[str, str] = {
+    "cyrillic": r"[\u0400-\u04ff]",
+    "greek": r"[\u0370-\u03ff]",
+    "arabic": r"[\u0600-\u06ff]",
+    "hebrew": r"[\u0590-\u05ff]",
+    "devanagari": r"[\u0900-\u097f]",
+    "thai": r"[\u0e00-\u0e7f]",
+    "cjk": r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]",
+}
+# One pass: runs of letters of each script, named by group.
+_SCRIPTS = re.compile("|".join(f"(?P<{name}>{rx}+)" for name, rx in _SCRIPT_RANGES.items()))
+_NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
+SAMPLE_CHARS = 2000
+_ASCII_NON_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
+_TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+_MASHED = re.compile(r"\S*[bcdfghjklmnpqrstvwxz]{5,}\S*")
+_VOWELLESS = re.compile(r"(?<!\S)[^\saeiouyäöüéèáíóúàâêîôûãõ]+(?!\S)")
+MIN_HITS = 3
+_ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Language:
+    """`code` is an ISO 639-1 code, a script name, or None when unsure."""
+
+    code: str | None
+    garbled: bool = False
+
+
+@lru_cache(maxsize=512)
+def detect(text: str) -> Language:
+    """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
+    sample = text[:SAMPLE_CHARS]
+    low = sample.lower()
+    # ASCII text: one translate and one split (both in C); otherwise the letter-run regex.
+    words = low.translate(_ASCII_NON_LETTERS).split() if low.isascii() else _TOKEN.findall(low)
+    letters = sum(map(len, words))
+    if not letters:
+        return Language(None)
+    if _NON_LATIN.search(sample):
+        per_script: Counter[str] = Counter()
+        for m in _SCRIPTS.finditer(sample):
+            per_script[m.lastgroup or ""] += m.end() - m.start()
+        for name in _SCRIPT_RANGES:
+            if per_script[name] > 0.5 * letters:
+                return Language(name)
+    counts = Counter(words)
+    long_words = sum(n for w, n in counts.items() if len(w) >= 4)
+    # Keyboard mash, found in two passes over the distinct words rather than two per word.
+    distinct = " ".join(w for w in counts if len(w) >= 4)
+    mashed_words = set(_MASHED.findall(distinct)) | set(_VOWELLESS.findall(distinct))
+    mashed = sum(counts[w] for w in mashed_words)
+    garbled = long_words >= 4 and mashed > 0.5 * long_words
+    # Capitalised words are left out of the count: names ("Uma", "Del", "Van") are not
+    # evidence of a language, while function words are mostly written in lower case.
+    # E-mail addresses and links carry names too ("uma.tanaka@…").
+    plain = _ADDRESS.sub(" ", sample)
+    raw = plain.translate(_ASCII_NON_LETTERS).split() if plain.isascii() else _TOKEN.findall(plain)
+    small = Counter(w for w in raw if w.islower())
+    seen = small.keys()
+    hits = {lang: sum(small[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
+    ranked = sorted(hits.items(), key=lambda item: -item[1])
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top < MIN_HITS or top < 1.5 * second:
+        return Language(None, garbled)
+    return Language(best, garbled)
