@@ -29,7 +29,28 @@ ODD = [
 def generated(n: int = 3000) -> list[str]:
     rng = random.Random(7)
     letters = "abcdefghijklmnopqrstuvwxyzäöüéñçßAEIOUBCDXYZ @.:/-'’ \nİſK"
-    words = "the and is to my i you not ich und der el la que le het och ve saya rhythm".split()
+    words = [
+        "the",
+        "and",
+        "is",
+        "to",
+        "my",
+        "i",
+        "you",
+        "not",
+        "ich",
+        "und",
+        "der",
+        "el",
+        "la",
+        "que",
+        "le",
+        "het",
+        "och",
+        "ve",
+        "saya",
+        "rhythm",
+    ]
     out = []
     for _ in range(n):
         out.append("".join(rng.choice(letters) for _ in range(rng.randint(0, 80))))
