@@ -160,8 +160,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = build_parser(argv).parse_args(argv)
     settings = _load_settings(lenient=getattr(args, "lenient_settings", False))
-    from sqlalchemy.exc import OperationalError
-
     from bot.classifier.base import ModelFileError
     from bot.commands.common import CommandError
     from bot.logs import setup_logging
@@ -179,15 +177,24 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
-    except OperationalError as exc:  # refused connection, missing database: one line
-        from bot.dbcheck import describe_error
-
-        print(f"error: database: {describe_error(exc, settings.database_url)}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        from bot.dbcheck import describe_error  # refused connection, missing database: one line
+
+        print(f"error: database: {describe_error(exc, settings.database_url)}", file=sys.stderr)
+        return 1
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """Whether `exc` is SQLAlchemy's OperationalError, without importing SQLAlchemy for the
+    commands that never use it (it cannot have raised one then)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.OperationalError)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """Database URL forms: the aliases people paste (`postgres://…`) and one-line refusals.
 
-Kept apart from bot/db.py so settings can validate URLs without importing Alembic.
+Kept apart from bot/db.py so settings can validate URLs without importing Alembic; SQLAlchemy
+itself is imported only when a URL is actually checked, so commands without a database
+(`classify`, `eval`) never pay for it.
 """
 
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -21,6 +20,8 @@ _SOURCE_ALIASES = {
     "mariadb": "mariadb+pymysql",
 }
 STORE_EXAMPLES = "sqlite:///triage.db or postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME"
+# A SQLite file path without query options: SQLAlchemy parses every such URL as SQLite.
+_PLAIN_SQLITE = re.compile(r"sqlite:///[^?]*")
 _DRIVER_FIXES = {"psycopg2": "psycopg", "asyncpg": "psycopg", "pg8000": "psycopg"}
 
 
@@ -34,6 +35,9 @@ def _alias(url: str, aliases: dict[str, str]) -> str:
 def _parse(url: str, name: str, examples: str):  # -> sqlalchemy URL
     if not _SCHEME.match(url):
         raise ValueError(f"not a database URL (no scheme://); use {examples}")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url)
     except (ArgumentError, ValueError):
@@ -46,6 +50,8 @@ def _parse(url: str, name: str, examples: str):  # -> sqlalchemy URL
 def normalize_store_url(url: str) -> str:
     """DATABASE_URL as the bot uses it, or ValueError with the fix in one line."""
     url = _alias(url.strip(), _STORE_ALIASES)
+    if _PLAIN_SQLITE.fullmatch(url):
+        return url  # the default's form: always valid, and no need to load SQLAlchemy for it
     parsed = _parse(url, "DATABASE_URL", STORE_EXAMPLES)
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in {"sqlite", "postgresql"}:
@@ -73,6 +79,9 @@ def normalize_source_url(url: str) -> str:
 
 def masked(url: str) -> str:
     """A URL safe for logs and messages: the password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
