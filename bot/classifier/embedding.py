@@ -12,9 +12,9 @@ core, no torch and no network.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 
 import numpy as np
@@ -68,14 +68,17 @@ class StaticEmbedding:
         pieces of its whitespace-separated chunks in order; chunks repeat a lot, so each is
         tokenised once (the tokenizer normalises it exactly as inside a whole text).
         """
+        return list(islice(self._pieces(text), MAX_TOKENS))
+
+    def _pieces(self, text: str) -> Iterator[int]:
+        """All word-piece ids of the text, lazily: every known word is looked up in C."""
         cache = self._cache
         words = text.split()
-        found = [cache.get(w) for w in words]
-        if None in found:
-            for k, ids in enumerate(found):
-                if ids is None:
-                    found[k] = self._learn(words[k])
-        return list(chain.from_iterable(found))[:MAX_TOKENS]  # type: ignore[arg-type]
+        try:
+            found = list(map(cache.__getitem__, words))
+        except KeyError:  # new words: tokenised once each
+            found = [cache[w] if w in cache else self._learn(w) for w in words]
+        return chain.from_iterable(found)
 
     def _learn(self, word: str) -> tuple[int, ...]:
         cache = self._cache
@@ -92,8 +95,8 @@ class StaticEmbedding:
         vectors = np.zeros((len(texts), self.dims), dtype=np.float32)
         table = self.table
         for row, text in enumerate(texts):
-            ids = self.pieces(text)
-            if ids:
+            ids = np.fromiter(islice(self._pieces(text), MAX_TOKENS), np.intp)
+            if ids.size:
                 # One text at a time: a small gather stays in cache (a whole-batch
                 # np.add.reduceat was 20x slower), and a text's vector never depends
                 # on its batch.

@@ -17,7 +17,7 @@ import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ import numpy as np
 from bot.classifier.base import ModelFileError, Prediction
 from bot.classifier.features import MAX_CHARS, char_grams, tokens
 from bot.classifier.segments import split_issues
+from bot.classifier.sentiment import read_tones
 from bot.classifier.signals import read_signals
 
 if TYPE_CHECKING:
@@ -167,7 +168,13 @@ class LocalModel:
             tag: (math.inf if raw.get(tag) is None else float(raw[tag])) for tag in self.tags
         }
         self._vocab = {term: i for i, term in enumerate(model.terms)}
-        # Word bigrams keyed by (word, word): pairwise makes the keys without formatting strings.
+        # Words (`w:` unigrams) by the bare word, and bigrams keyed by (word, word): `map`
+        # and `pairwise` look them up in C, without formatting a string per token.
+        self._words = {
+            term[2:]: i
+            for term, i in self._vocab.items()
+            if term.startswith("w:") and " " not in term
+        }
         self._bigrams = {
             tuple(term[2:].split(" ", 1)): i
             for term, i in self._vocab.items()
@@ -195,7 +202,7 @@ class LocalModel:
                     f"model {self.version} was trained with another embedding table than the "
                     f"one installed; {REBUILD_HINT}"
                 )
-        self._word_cache: dict[str, tuple[int, np.ndarray]] = {}
+        self._gram_cache: dict[str, np.ndarray] = {}
         self.loaded_mtime: int | None = None  # set by bot.classifier.jobs to notice new files
 
     @property
@@ -210,47 +217,66 @@ class LocalModel:
         model.loaded_mtime = path.stat().st_mtime_ns
         return model
 
-    def _word(self, word: str) -> tuple[int, np.ndarray]:
-        """(vocabulary index of the word or -1, indices of its character n-grams), cached."""
-        found = self._word_cache.get(word)
-        if found is None:
-            if len(self._word_cache) >= GRAM_CACHE_WORDS:
-                self._word_cache.clear()
-            vocab = self._vocab
-            grams = np.array(
-                [i for g in char_grams(word) if (i := vocab.get(g)) is not None], dtype=np.int64
-            )
-            found = (vocab.get("w:" + word, -1), grams)
-            self._word_cache[word] = found
+    def _grams(self, word: str) -> np.ndarray:
+        """Vocabulary indices of a word's character n-grams (cached: words repeat a lot)."""
+        cache = self._gram_cache
+        if len(cache) >= GRAM_CACHE_WORDS:
+            cache.clear()
+        vocab = self._vocab
+        found = cache[word] = np.array(
+            [i for g in char_grams(word) if (i := vocab.get(g)) is not None], dtype=np.int64
+        )
         return found
 
-    def _grams_of(self, word: str) -> np.ndarray:
-        """Vocabulary indices of a word's character n-grams (cached: words repeat a lot)."""
-        return self._word(word)[1]
+    def _sorted_ids(self, text: str) -> np.ndarray:
+        """Vocabulary indices of the text's features, sorted, each as often as it occurs
+        (-1 for unknown words and pairs): the same features as `analyze`. Words and pairs
+        are looked up by `map` (in C); each distinct word's n-grams come from the cache."""
+        words = tokens(text)
+        distinct = set(words)
+        cache = self._gram_cache
+        try:
+            grams = list(map(cache.__getitem__, distinct))
+        except KeyError:  # new words: learn them once
+            grams = [cache[w] if w in cache else self._grams(w) for w in distinct]
+        direct = chain(
+            map(self._words.get, words, repeat(-1)),
+            map(self._bigrams.get, pairwise(words), repeat(-1)),
+        )
+        ids = np.concatenate([np.fromiter(direct, np.int64), *grams])
+        ids.sort()  # one small sort per text: much faster than one big sort per batch
+        return ids
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(vocabulary indices, counts) of the text: the same features as `analyze`."""
-        words = tokens(text)
-        lookup = self._word
-        known = {w: lookup(w) for w in set(words)}
-        ids = [i for w in words if (i := known[w][0]) >= 0]
-        pairs = self._bigrams
-        ids.extend(i for p in pairwise(words) if (i := pairs.get(p)) is not None)
-        parts = [np.array(ids, dtype=np.int64), *(grams for _, grams in known.values())]
-        return np.unique(np.concatenate(parts), return_counts=True)
+        ids = self._sorted_ids(text)
+        return np.unique(ids[ids >= 0], return_counts=True)
 
     def _tfidf_logits(self, texts: Sequence[str]) -> np.ndarray:
-        """TF-IDF part of the logits: sublinear tf x idf, L2-normalised, times the weights."""
+        """TF-IDF part of the logits: sublinear tf x idf, L2-normalised, times the weights.
+
+        The batch is one sparse matrix (row, feature, count), counted from each text's
+        sorted indices in one pass, and one segment sum per row gives the product. A row's
+        sums run over its own features in order, so a text scores the same alone or in a batch."""
         out = np.zeros((len(texts), len(self.tags)), dtype=np.float64)
-        for row, text in enumerate(texts):
-            idx, tf = self.features(text)
-            if idx.size == 0:
-                continue
-            weights = (1.0 + np.log(tf, dtype=np.float32)) * self._idf[idx]
-            norm = math.sqrt(float(weights @ weights))
-            if norm > 0:
-                weights /= np.float32(norm)
-            out[row] = weights @ self._coef[idx]
+        parts = [self._sorted_ids(text) for text in texts]
+        ids = np.concatenate(parts)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), [len(p) for p in parts])
+        known = ids >= 0
+        width = len(self._idf)
+        keys = rows[known] * width + ids[known]  # ascending: rows in order, each row sorted
+        if not keys.size:
+            return out
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        tf = np.diff(np.append(starts, keys.size))
+        keys = keys[starts]
+        row = keys // width
+        idx = keys - row * width
+        weights = ((1.0 + np.log(tf, dtype=np.float32)) * self._idf[idx]).astype(np.float64)
+        norms = np.sqrt(np.bincount(row, weights=weights * weights, minlength=len(texts)))
+        weights /= np.where(norms > 0, norms, 1.0)[row]
+        first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+        out[row[first]] = np.add.reduceat(self._coef[idx] * weights[:, None], first, axis=0)
         return out
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -322,6 +348,7 @@ class LocalModel:
             else None
         )
         areas = self._issue_areas_many(texts)
+        read_tones(texts)  # the tone model reads the batch at once; read_signals finds it cached
         out = []
         for i, text in enumerate(texts):
             row = probs[i]

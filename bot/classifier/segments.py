@@ -7,7 +7,7 @@ local model classifies each part and says so in a `multi_issue:` note when they 
 from __future__ import annotations
 
 import re
-from itertools import pairwise
+from itertools import islice, pairwise
 
 _MARKERS = re.compile(
     r"(?:^|\s)\(?[1-9][.)]\s"
@@ -16,6 +16,8 @@ _MARKERS = re.compile(
     r"|on another note|additionally,|second(?:ly)?,)",
     re.IGNORECASE | re.MULTILINE,
 )
+# The numbered-item marker alone: what `_MARKERS` finds in a text without any worded marker.
+_NUMBERED_MARKERS = re.compile(r"(?:^|\s)\(?[1-9][.)]\s", re.MULTILINE)
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 MIN_WORDS = 5
 
@@ -45,18 +47,26 @@ _HINTS = (
 _NUMBERED = re.compile(r"[1-9][.)]\s")  # looser than the marker itself: a prefilter
 
 
-def _may_have_markers(text: str) -> bool:
-    low = text.lower()
-    return any(h in low for h in _HINTS) or _NUMBERED.search(text) is not None
+def _has_worded_hint(low: str) -> bool:
+    return any(h in low for h in _HINTS)
+
+
+def _enough_words(part: str) -> bool:
+    """Whether the part has MIN_WORDS words, reading no further than the last one needed."""
+    return sum(1 for _ in islice(_WORDS.finditer(part), MIN_WORDS)) >= MIN_WORDS
 
 
 def split_issues(text: str) -> list[str]:
     """The parts of a ticket separated by issue markers; one part when there are none."""
-    if not _may_have_markers(text):
+    if _has_worded_hint(text.lower()):
+        markers = _MARKERS
+    elif _NUMBERED.search(text) is not None:
+        markers = _NUMBERED_MARKERS  # no worded marker can match: the cheaper scan finds the same
+    else:
         return [text]
-    cuts = [m.start() for m in _MARKERS.finditer(text)]
+    cuts = [m.start() for m in markers.finditer(text)]
     if not cuts:
         return [text]
     bounds = [0, *cuts, len(text)]
     parts = [text[a:b] for a, b in pairwise(bounds)]
-    return [p for p in parts if len(_WORDS.findall(p)) >= MIN_WORDS] or [text]
+    return [p for p in parts if _enough_words(p)] or [text]

@@ -19,9 +19,10 @@ import json
 import math
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise, repeat
+from itertools import chain, pairwise, repeat
 from pathlib import Path
 from typing import Any
 
@@ -190,55 +191,74 @@ class ToneModel:
             raise ModelFileError(f"tone model {path} has an unexpected layout; {REBUILD}")
         return cls(data)
 
-    def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature indices, weights) of one text: l2-normalised tf-idf plus dense features.
-
-        One `map` over the words (no Python step per token), then numpy for the pairs."""
-        words = tone_tokens(text)
+    def scores_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw head scores for a batch: the batch is one sparse matrix (row, term, count),
+        found with one sort, and one segment sum per row gives the product; no numpy call
+        per text. A row's sums run over its own terms, so a text scores the same alone or
+        in a batch."""
+        n_texts = len(texts)
         n = len(self._idf)
-        uni = np.fromiter(map(self._vocab.get, words, repeat(-1)), np.int64, len(words))
+        words = [tone_tokens(text) for text in texts]
+        sizes = np.fromiter(map(len, words), np.int64, n_texts)
+        vocab = self._vocab
+        uni = np.fromiter(
+            map(vocab.get, chain.from_iterable(words), repeat(-1)), np.int64, int(sizes.sum())
+        )
+        rows = np.repeat(np.arange(n_texts, dtype=np.int64), sizes)
+        # Word pairs: neighbours in the same text, both in the vocabulary.
         first, second = uni[:-1], uni[1:]
-        both = (first >= 0) & (second >= 0)
+        both = (first >= 0) & (second >= 0) & (rows[:-1] == rows[1:])
         keys = first[both] * n + second[both]
         at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
-        found = np.concatenate([uni[uni >= 0], self._pair_ids[at[self._pair_keys[at] == keys]]])
-        if not found.size:
-            return np.arange(n, n + N_DENSE), _dense(0.0, 0.0)
-        idx, tf = np.unique(found, return_counts=True)
-        w = (1.0 + np.log(tf)) * self._idf[idx]
-        w /= math.sqrt(float(w @ w)) or 1.0
-        val = self._valence[idx] * tf
-        pos = float(val[val > 0].sum())
-        return np.concatenate([idx, self._dense_ids]), np.concatenate(
-            [w, _dense(pos, pos - float(val.sum()))]
-        )
-
-    def scores_many(self, texts: list[str]) -> np.ndarray:
-        """Raw head scores for a batch: one gather-and-sum per text, one product in all."""
-        out = np.empty((len(texts), self._coef.shape[1]), dtype=np.float64)
-        for k, text in enumerate(texts):
-            idx, w = self._row(text)
-            out[k] = w @ self._coef[idx]
+        hit = self._pair_keys[at] == keys
+        known = uni >= 0
+        ids = np.concatenate([uni[known], self._pair_ids[at[hit]]])
+        owner = np.concatenate([rows[known], rows[:-1][both][hit]])
+        out = np.zeros((n_texts, self._coef.shape[1]), dtype=np.float64)
+        pos = np.zeros(n_texts)
+        neg = np.zeros(n_texts)
+        if ids.size:
+            uniq, tf = np.unique(owner * (n + N_DENSE) + ids, return_counts=True)
+            row = uniq // (n + N_DENSE)
+            idx = uniq - row * (n + N_DENSE)
+            w = (1.0 + np.log(tf)) * self._idf[idx]
+            norms = np.sqrt(np.bincount(row, weights=w * w, minlength=n_texts))
+            w /= np.where(norms > 0, norms, 1.0)[row]
+            starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+            out[row[starts]] = np.add.reduceat(self._coef[idx] * w[:, None], starts, axis=0)
+            val = self._valence[idx] * tf
+            pos = np.bincount(row, weights=np.where(val > 0, val, 0.0), minlength=n_texts)
+            neg = pos - np.bincount(row, weights=val, minlength=n_texts)
+        # Written out rather than a matrix product: BLAS may sum a batch in another order.
+        dense = dense_features(pos, neg)
+        for k in range(N_DENSE):
+            out += dense[:, k : k + 1] * self._coef[n + k]
         return out + self._intercept
 
-    def read_many(self, texts: list[str]) -> list[Tone]:
+    def read_many(self, texts: Sequence[str]) -> list[Tone]:
         raw = self.scores_many(texts)
         senti = _softmax(raw[:, :3] + self.sentiment_bias)
         sarcasm = 1.0 / (1.0 + np.exp(-raw[:, 3]))
         complaint = _softmax(raw[:, 4:])
-        tones = []
-        for s, sc, c in zip(senti, sarcasm, complaint, strict=True):
-            kind = int(np.argmax(c[1:])) + 1
-            tones.append(
-                Tone(
-                    sentiment=SENTIMENTS[int(np.argmax(s))],
-                    probs=(float(s[0]), float(s[1]), float(s[2])),
-                    sarcasm=float(sc),
-                    complaint=COMPLAINTS[kind] if 1.0 - c[0] >= 0.5 else "none",
-                    complaint_score=float(1.0 - c[0]),
-                )
+        none = 1.0 - complaint[:, 0]
+        kinds = (np.argmax(complaint[:, 1:], axis=1) + 1).tolist()
+        return [
+            Tone(
+                sentiment=SENTIMENTS[best],
+                probs=(neg, neu, pos),
+                sarcasm=sc,
+                complaint=COMPLAINTS[kind] if score >= 0.5 else "none",
+                complaint_score=score,
             )
-        return tones
+            for best, (neg, neu, pos), sc, kind, score in zip(
+                np.argmax(senti, axis=1).tolist(),
+                senti.tolist(),
+                sarcasm.tolist(),
+                kinds,
+                none.tolist(),
+                strict=True,
+            )
+        ]
 
     def read(self, text: str) -> Tone:
         return self.read_many([text])[0]
@@ -250,7 +270,27 @@ def tone_model() -> ToneModel:
     return ToneModel.load()
 
 
-@lru_cache(maxsize=2048)
+TONE_CACHE = 2048  # texts whose tone is remembered (guardrails and the model share it)
+_tones: dict[str, Tone] = {}
+
+
+def read_tones(texts: Sequence[str]) -> list[Tone]:
+    """The tones of many texts with the shipped model, in one batch for those not yet read."""
+    wanted = list(dict.fromkeys(texts))
+    missing = [t for t in wanted if t not in _tones]
+    if not missing:
+        return [_tones[t] for t in texts]
+    if len(wanted) > TONE_CACHE:  # more than the cache holds: answer, remember none
+        found = dict(zip(wanted, tone_model().read_many(wanted), strict=True))
+        return [found[t] for t in texts]
+    if len(_tones) + len(missing) > TONE_CACHE:
+        _tones.clear()
+        missing = wanted
+    _tones.update(zip(missing, tone_model().read_many(missing), strict=True))
+    return [_tones[t] for t in texts]
+
+
 def read_tone(text: str) -> Tone:
     """The tone of one text with the shipped model (cached: guardrails and the model share it)."""
-    return tone_model().read(text)
+    found = _tones.get(text)
+    return found if found is not None else read_tones([text])[0]
