@@ -30,8 +30,15 @@ class StaticEmbedding:
     """Texts → (n, dims) float32 unit vectors (all zeros for a text without known pieces)."""
 
     def __init__(self, table: np.ndarray, tokenizer, unk_id: int, info: dict[str, str]) -> None:
-        self.table = table
         self.dims = int(table.shape[1])
+        if table.dtype == np.float32:
+            self.table, self._stored, self._ready = table, table, None
+        else:
+            # Rows are widened to float32 (exactly) the first time a text uses them, so
+            # loading reads nothing; the zeroed table takes memory only where it is filled.
+            self._stored = table
+            self.table = np.zeros(table.shape, dtype=np.float32)
+            self._ready = np.zeros(table.shape[0], dtype=bool)
         self.tokenizer = tokenizer
         self.unk_id = unk_id
         self.info = info
@@ -41,7 +48,9 @@ class StaticEmbedding:
     def load(cls, directory: Path = DATA_DIR) -> StaticEmbedding:
         from tokenizers import Tokenizer
 
-        table = np.load(directory / "embedding.npy", allow_pickle=False).astype(np.float32)
+        # Memory-mapped as stored (float16): nothing is read or converted up front, and a
+        # text's rows are widened to float32 (exactly) when it is encoded.
+        table = np.asarray(np.load(directory / "embedding.npy", mmap_mode="r", allow_pickle=False))
         tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)
@@ -100,6 +109,10 @@ class StaticEmbedding:
                 # One text at a time: a small gather stays in cache (a whole-batch
                 # np.add.reduceat was 20x slower), and a text's vector never depends
                 # on its batch.
+                if self._ready is not None and not self._ready[ids].all():
+                    fresh = ids[~self._ready[ids]]
+                    table[fresh] = self._stored[fresh]
+                    self._ready[fresh] = True
                 total = table[ids].sum(axis=0)
                 norm = float(np.sqrt(total @ total))
                 if norm > 0:
@@ -109,5 +122,5 @@ class StaticEmbedding:
 
 @lru_cache(maxsize=1)
 def shared_embedding() -> StaticEmbedding:
-    """The shipped table, loaded once per process (about 60 MB as float32)."""
+    """The shipped table, mapped once per process (about 16 MB of float16)."""
     return StaticEmbedding.load(DATA_DIR)
