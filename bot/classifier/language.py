@@ -34,6 +34,11 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "id": "saya tidak dan yang di ini itu untuk dengan akun bisa tolong",
     }.items()
 }
+# Each stop word's languages (a few words are common to several).
+_STOP_LANGUAGES: dict[str, tuple[str, ...]] = {
+    word: tuple(lang for lang, stop in _STOPWORDS.items() if word in stop)
+    for word in frozenset().union(*_STOPWORDS.values())
+}
 _SCRIPT_RANGES: dict[str, str] = {
     "cyrillic": r"[\u0400-\u04ff]",
     "greek": r"[\u0370-\u03ff]",
@@ -103,8 +108,10 @@ def detect(text: str) -> Language:
     # carry names too ("uma.tanaka@…").
     plain = _ADDRESS.sub(" ", sample) if "@" in low or "http" in low or "www." in low else sample
     small = Counter(_words(plain))
-    seen = small.keys()
-    hits = {lang: sum(small[w] for w in stop & seen) for lang, stop in _STOPWORDS.items()}
+    hits = dict.fromkeys(_STOPWORDS, 0)
+    for word in small.keys() & _STOP_LANGUAGES.keys():  # one set operation, then a few words
+        for lang in _STOP_LANGUAGES[word]:
+            hits[lang] += small[word]
     ranked = sorted(hits.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < MIN_HITS or top < 1.5 * second:
