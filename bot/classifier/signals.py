@@ -378,7 +378,9 @@ def scan_with(
     found: dict[tuple[int, str], tuple[int, int]] = {}  # (start, group) -> (order, end)
     for end, (size, ids, free) in automaton.iter(low):
         start = end - size + 1
-        if start and _is_word(low[start - 1]):
+        if start and ((before := low[start - 1]).isalnum() or before == "_"):  # _is_word
+            if not free:
+                continue
             ids = free
         for i in ids:
             p = patterns[i]

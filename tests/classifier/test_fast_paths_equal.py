@@ -80,3 +80,71 @@ def test_no_go_scan_finds_what_each_topic_regex_finds():
 def test_a_topic_past_the_scan_limit_is_still_named():
     text = "word " * 50_000 + "my lawyer will call"
     assert no_go_topics(text, ["legal_threat"]) == ["legal_threat"]
+
+
+def _mixed_texts() -> list[str]:
+    rng = random.Random(11)
+    pieces = ["1) ", "2. ", " (3) ", "Also, unrelated: ", "PS: ", "secondly, ", "don't ", "it's ",
+              "'quoted' ", "rock'n'roll ", "user_name@example.com ", "http://x.io/a_b ", "42 ",
+              "café ", "٣٤ ", "x² ", "I cannot log in ", "refund ", "\n", "word "]  # fmt: skip
+    generated = [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(3000)
+    ]
+    return [*WRITTEN, *ODD, *generated]
+
+
+def test_tokens_are_the_word_pattern_on_the_normalised_text():
+    from bot.classifier import features
+
+    def reference(text: str) -> list[str]:
+        low = text[: features.MAX_CHARS].lower()
+        if "http" in low or "www." in low:
+            low = features._URL.sub(" urltoken ", low)
+        if "@" in low:
+            low = features._EMAIL.sub(" emailtoken ", low)
+        return features._WORD.findall(features._DIGITS.sub("0", low))
+
+    for text in [*_mixed_texts(), *labelled_texts()[:2000]]:
+        assert features.tokens(text) == reference(text)
+
+
+def test_issue_split_is_unchanged():
+    from itertools import pairwise
+
+    from bot.classifier import segments
+
+    def reference(text: str) -> list[str]:
+        low = text.lower()
+        if not any(h in low for h in segments._HINTS) and not segments._NUMBERED.search(text):
+            return [text]
+        cuts = [m.start() for m in segments._MARKERS.finditer(text)]
+        if not cuts:
+            return [text]
+        parts = [text[a:b] for a, b in pairwise([0, *cuts, len(text)])]
+        return [p for p in parts if len(segments._WORDS.findall(p)) >= segments.MIN_WORDS] or [text]
+
+    for text in _mixed_texts():
+        assert segments.split_issues(text) == reference(text)
+
+
+def test_word_counts_are_exact_below_the_limit():
+    from bot.triage import _WORD, count_words
+
+    for text in _mixed_texts():
+        full = len(_WORD.findall(text))
+        for limit in (2, 3, 8):
+            assert count_words(text, limit) == min(full, limit)
+
+
+def test_tone_scores_are_the_same_alone_or_in_a_batch_and_past_the_cache():
+    import numpy as np
+
+    from bot.classifier import sentiment
+
+    texts = [*WRITTEN, *labelled_texts()[:300]]
+    model = sentiment.tone_model()
+    batch = model.scores_many(texts)
+    assert np.array_equal(batch, np.vstack([model.scores_many([t]) for t in texts]))
+    many = [f"ticket {i}: I was charged twice" for i in range(sentiment.TONE_CACHE + 10)]
+    assert sentiment.read_tones(many) == [model.read(t) for t in many]
+    assert sentiment.read_tone(many[0]) == model.read(many[0])
