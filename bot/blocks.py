@@ -221,7 +221,45 @@ def triage_controls(
         elements.append(
             ButtonElement(text="Not sure", action_id=ActionId.NOT_SURE, value=ticket_id)
         )
-    return ActionsBlock(block_id=f"{TRIAGE_BLOCK_PREFIX}{ticket_id}", elements=elements)
+    block = _ControlsBlock(block_id=f"{TRIAGE_BLOCK_PREFIX}{ticket_id}", elements=elements)
+    block.shape = (tuple(tags), approve, not_sure)
+    return block
+
+
+class _ControlsBlock(ActionsBlock):
+    """The triage controls: the same in every proposal but for the ticket id, so they are
+    validated and serialised once per (tags, buttons) and copied with the id filled in
+    (slack_sdk's generic to_dict of the tag list was most of the cost of a proposal)."""
+
+    shape: tuple[tuple[str, ...], bool, bool] | None = None
+
+    def to_dict(self) -> dict:
+        block_id = self.block_id or ""
+        if self.shape is None or len(block_id) > self.block_id_max_length:
+            return super().to_dict()  # slack_sdk validates (and refuses) the odd case
+        return _fill(_controls_template(*self.shape), block_id[len(TRIAGE_BLOCK_PREFIX) :])
+
+
+_ID_SLOT = "\x00ticket-id\x00"  # never part of a real id: ids are printable
+
+
+@functools.lru_cache(maxsize=64)
+def _controls_template(tags: tuple[str, ...], approve: bool, not_sure: bool) -> dict:
+    return ActionsBlock.to_dict(
+        triage_controls(_ID_SLOT, list(tags), approve=approve, not_sure=not_sure)
+    )
+
+
+def _fill(value, ticket_id: str):
+    """A deep copy of the template with the ticket id in its slots; payloads never share
+    mutable parts."""
+    if isinstance(value, dict):
+        return {k: _fill(v, ticket_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ticket_id) for v in value]
+    if isinstance(value, str) and _ID_SLOT in value:
+        return value.replace(_ID_SLOT, ticket_id)
+    return value
 
 
 def review_message(
@@ -349,9 +387,41 @@ def notice(text: str) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT]))]
 
 
+def _plain_mrkdwn(text: object) -> str | None:
+    """The (non-empty) text of a mrkdwn object that sets nothing else, else None."""
+    if type(text) is MarkdownTextObject and text.verbatim is None and text.text:
+        return text.text
+    return None
+
+
+def _fast_dict(block: Block) -> dict | None:
+    """The Web API form of the simple blocks messages are made of (a mrkdwn section, a
+    context of mrkdwn, a divider), with slack_sdk's checks, without its reflective
+    to_dict; None for anything else (slack_sdk serialises it)."""
+    kind = type(block)
+    if block.block_id is not None:
+        return None
+    if kind is SectionBlock:
+        if block.fields or block.accessory is not None or block.expand is not None:
+            return None
+        text = _plain_mrkdwn(block.text)
+        if text is None or len(text) > block.text_max_length:
+            return None
+        return {"text": {"text": text, "type": "mrkdwn"}, "type": "section"}
+    if kind is ContextBlock:
+        elements = block.elements or []
+        texts = [_plain_mrkdwn(e) for e in elements]
+        if not elements or len(elements) > block.elements_max_length or None in texts:
+            return None
+        return {"elements": [{"text": t, "type": "mrkdwn"} for t in texts], "type": "context"}
+    if kind is DividerBlock:
+        return {"type": "divider"}
+    return None
+
+
 def to_dicts(blocks: list[Block]) -> list[dict]:
     """Serialise (and thereby validate) blocks for the Web API."""
-    return [block.to_dict() for block in blocks]
+    return [_fast_dict(block) or block.to_dict() for block in blocks]
 
 
 def fallback_text(ticket: TicketView, headline: str) -> str:
