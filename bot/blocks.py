@@ -7,6 +7,7 @@ bounded, so no ticket can make Slack answer `invalid_blocks` or ping a channel.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -244,22 +245,16 @@ _ID_SLOT = "\x00ticket-id\x00"  # never part of a real id: ids are printable
 
 
 @functools.lru_cache(maxsize=64)
-def _controls_template(tags: tuple[str, ...], approve: bool, not_sure: bool) -> dict:
-    return ActionsBlock.to_dict(
-        triage_controls(_ID_SLOT, list(tags), approve=approve, not_sure=not_sure)
-    )
+def _controls_template(tags: tuple[str, ...], approve: bool, not_sure: bool) -> str:
+    """The controls as JSON text with a slot for the ticket id (slack_sdk validated them)."""
+    block = triage_controls(_ID_SLOT, list(tags), approve=approve, not_sure=not_sure)
+    return json.dumps(ActionsBlock.to_dict(block))
 
 
-def _fill(value, ticket_id: str):
-    """A deep copy of the template with the ticket id in its slots; payloads never share
-    mutable parts."""
-    if isinstance(value, dict):
-        return {k: _fill(v, ticket_id) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, ticket_id) for v in value]
-    if isinstance(value, str) and _ID_SLOT in value:
-        return value.replace(_ID_SLOT, ticket_id)
-    return value
+def _fill(template: str, ticket_id: str) -> dict:
+    """A fresh copy of the controls with the ticket id in its slots (JSON-escaped, so any
+    id is safe); payloads never share mutable parts."""
+    return json.loads(template.replace(json.dumps(_ID_SLOT)[1:-1], json.dumps(ticket_id)[1:-1]))
 
 
 def review_message(

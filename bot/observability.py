@@ -151,8 +151,9 @@ def emit_committed(audits: Iterable[AuditEvent]) -> None:
             log.debug("could not log an audit event", exc_info=True)
 
 
-def emit_after_commit(session: Session, audits: Iterable[AuditEvent]) -> None:
-    """Rows inserted with Core inside `session`: logged when (and only if) it commits."""
+def emit_after_commit(session: Session, audits: Iterable[Any]) -> None:
+    """Rows inserted with Core inside `session`: logged when (and only if) it commits.
+    Each is an AuditEvent or any object with its attributes (a batch passes plain rows)."""
     session.info.setdefault(_PENDING, []).extend(audits)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, text, update
@@ -480,7 +481,8 @@ class Store:
             for r in done
         ]
         session.execute(insert(AuditEvent.__table__), audit_rows)  # type: ignore[attr-defined]
-        observability.emit_after_commit(session, [AuditEvent(**row) for row in audit_rows])
+        # Plain rows, not ORM objects: logging reads only their attributes after commit.
+        observability.emit_after_commit(session, [SimpleNamespace(**row) for row in audit_rows])
         decisions = [
             {
                 "ticket_id": r.ticket_id,
