@@ -220,17 +220,24 @@ _RULES: list[tuple[re.Pattern[str], Replacement]] = [
     (_SECRET_VALUE, _secret_value),
     (
         # Starts only at the beginning of a run of local-part characters: linear on long text.
-        re.compile(
+        _EMAIL := re.compile(
             r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}"
             r"(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
         ),
         "[email]",
     ),
     (_HIGH_ENTROPY, _high_entropy),
-    (re.compile(r"(?i)\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?\b"), _iban),
-    (re.compile(r"(?<![\d.,])(?:\d[ -]?){12,18}\d(?![\d.,]\d)"), _card),
     (
-        re.compile(r"(?<![\w.,/:-])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){1,5}(?![\w/:]|[.,-]\d)"),
+        _IBAN := re.compile(
+            r"(?i)\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?\b"
+        ),
+        _iban,
+    ),
+    (_CARD := re.compile(r"(?<![\d.,])(?:\d[ -]?){12,18}\d(?![\d.,]\d)"), _card),
+    (
+        _PHONE := re.compile(
+            r"(?<![\w.,/:-])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){1,5}(?![\w/:]|[.,-]\d)"
+        ),
         _phone,
     ),
 ]
@@ -243,7 +250,13 @@ _HINTS: dict[int, Callable[[str], bool]] = {
     id(_SLACK_WEBHOOK): lambda t: "hooks.slack.com" in t,
     id(_URL_CREDENTIALS): lambda t: "://" in t and "@" in t,
     id(_SECRET_VALUE): lambda t: _SECRET_HINT.search(t) is not None,
+    id(_EMAIL): lambda t: "@" in t,
+    # IBANs, cards and phones all contain digits: most subjects and names have none.
+    id(_IBAN): lambda t: _DIGIT.search(t) is not None,
+    id(_CARD): lambda t: _DIGIT.search(t) is not None,
+    id(_PHONE): lambda t: _DIGIT.search(t) is not None,
 }
+_DIGIT = re.compile(r"\d")
 
 
 def redact(text: str) -> str:
