@@ -723,6 +723,14 @@ def worker_row(report: Report, tmp: Path, args: argparse.Namespace) -> None:
 # --- rows: HTTP (intake and clicks) -----------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its finished children (Linux /proc)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -1006,8 +1014,10 @@ def click_row(report: Report, tmp: Path, args: argparse.Namespace) -> None:
                         assert response.status == 200
                     acks.append((time.monotonic() - sent[ts_of[ticket_id]]) * 1000)
 
+                cpu_before = cpu_seconds(server.proc.pid)
                 await asyncio.gather(*(click(t) for t in ts_of))
                 await slack.wait_for(lambda s: len(s.of("chat.update")) >= len(ts_of), timeout=300)
+                cpu_per_click.append((cpu_seconds(server.proc.pid) - cpu_before) / len(ts_of))
                 updated = {c.params["ts"]: c.at for c in slack.of("chat.update")}
                 waits = [(updated[ts] - at) * 1000 for ts, at in sent.items() if ts in updated]
                 return waits, acks
@@ -1015,8 +1025,13 @@ def click_row(report: Report, tmp: Path, args: argparse.Namespace) -> None:
             server.stop()
             await slack.stop()
 
+    cpu_per_click: list[float] = []
     waits, acks = asyncio.run(go())
     p50, p99 = pct(waits, 50), pct(waits, 99)
+    report.notes.append(
+        f"Clicks: the bot's CPU time per click (ack, decision, chat.update, its mark) was "
+        f"{cpu_per_click[0] * 1000:.1f} ms."
+    )
     report.add(
         Row(
             f"click → chat.update, {n}-click burst, p50",

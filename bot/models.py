@@ -131,6 +131,9 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
         Index("ix_outbox_pending", "status", "priority", "id"),
+        # A click looks up the message it was made in (summary or group?) by where Slack
+        # shows it: without this index that is a scan of every call ever sent.
+        Index("ix_outbox_result", "result_channel", "result_ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -15,6 +15,7 @@ when its lease runs out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -129,6 +130,10 @@ class OutboxDispatcher:
         # claims nothing more, so a stopping process never abandons a call Slack accepted.
         self.stopping = False
         self._update_limit = asyncio.Semaphore(CONCURRENT_UPDATES)
+        # Set while no update pass runs: posts wait for it before each claim, so a burst of
+        # clicks has the process (and the store) to itself until its updates are out.
+        self._updates_idle = asyncio.Event()
+        self._updates_idle.set()
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -140,8 +145,21 @@ class OutboxDispatcher:
         """
         if lane is None:
             return await self.drain(UPDATES) + await self.drain(POSTS)
+        if lane == UPDATES:
+            self._updates_idle.clear()
+            try:
+                return await self._drain(lane)
+            finally:
+                self._updates_idle.set()
+        return await self._drain(lane)
+
+    async def _drain(self, lane: str) -> int:
         sent = 0
         while not self.stopping:
+            if lane == POSTS:
+                # Updates go first: bounded, so a stuck update pass never stops the posts.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._updates_idle.wait(), timeout=PASS_SECONDS)
             if lane == UPDATES:
                 if self.update_pacer.wait_for(UPDATE_BUCKET) > PACING_HORIZON_SECONDS:
                     return sent

@@ -1015,6 +1015,39 @@ class Store:
                 return False
             return True
 
+    def first_slack_requests(self, requests: Sequence[tuple[str, int]]) -> list[bool]:
+        """`first_slack_request` for many requests in one transaction (group commit): one
+        INSERT … ON CONFLICT DO NOTHING RETURNING; within the batch the first copy wins."""
+        rows: dict[str, int] = {}
+        for signature, request_ts in requests:
+            rows.setdefault(signature[:80], request_ts)
+        if not rows:
+            return []
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        table = SeenSlackRequest.__table__  # type: ignore[attr-defined]
+        now = utcnow()
+        with self.engine.begin() as connection:
+            stored = {
+                row[0]
+                for row in connection.execute(
+                    insert(table)
+                    .values(
+                        [
+                            {"signature": k, "request_ts": v, "seen_at": now}
+                            for k, v in rows.items()
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(table.c.signature)
+                )
+            }
+        answers = []
+        for signature, _ in requests:
+            key = signature[:80]
+            answers.append(key in stored)
+            stored.discard(key)  # a second copy in the same batch is a replay
+        return answers
+
     def prune_slack_requests(self, older_than_ts: int) -> int:
         """Forget signatures of requests that Slack's 5-minute window already refuses."""
         with self.session() as session:

@@ -51,6 +51,11 @@ class Worker:
     def kick(self) -> None:
         """Ask for a pass now instead of at the next poll."""
         self._classify_wake.set()
+        self.kick_delivery()
+
+    def kick_delivery(self) -> None:
+        """A click queued Slack calls: send them now. Nothing new to classify, so the
+        classification loop is left asleep (a burst of clicks must not wake it each time)."""
         self._deliver_wake.set()
         self._update_wake.set()
 

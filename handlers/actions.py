@@ -92,7 +92,7 @@ async def _handle(
             str(action.get("action_id")), "applied" if outcome.applied else "noop"
         )
         if outcome.applied:
-            runtime.worker.kick()
+            runtime.worker.kick_delivery()
         elif outcome.message:
             await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
     except Exception:
