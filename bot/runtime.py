@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.intake.batcher import IntakeBatcher
+from bot.intake.batcher import IntakeBatcher, lookalike_problems
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -49,7 +49,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.intake_batcher = IntakeBatcher(
-            lambda tickets: self.service.intake(tickets, source="webhook")
+            lambda tickets: self.service.intake(tickets, source="webhook"),
+            check=lambda requests: lookalike_problems(self.store, requests),
         )
 
     async def close(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from sqlalchemy.exc import DBAPIError
 
@@ -22,7 +23,12 @@ from bot.service import TriageService
 log = logging.getLogger(__name__)
 
 MIN_WAKE_SECONDS = 0.01
+# Woken by intake, classification waits until requests stop arriving for this long, so a
+# burst gathers into a few batches (a few model calls and commits, not one each) ...
 COALESCE_SECONDS = 0.05
+# ... but never longer than this after it was woken: intake is answered first, yet a
+# steady stream of requests cannot hold classification back.
+MAX_DEFER_SECONDS = 2.0
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -47,11 +53,29 @@ class Worker:
         self._update_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._last_intake = float("-inf")  # time.monotonic() of the latest intake request
 
     def kick(self) -> None:
         """Ask for a pass now instead of at the next poll."""
         self._classify_wake.set()
         self.kick_delivery()
+
+    def intake_arrived(self) -> None:
+        """Tickets were stored: classify them once the requests around them are answered."""
+        self._last_intake = time.monotonic()
+        self.kick()
+
+    async def _quiet_intake(self) -> None:
+        """Wait until no intake request arrived for COALESCE_SECONDS (at most MAX_DEFER_SECONDS):
+        classification is CPU work in this process, and answering intake comes first."""
+        await asyncio.sleep(COALESCE_SECONDS)
+        deadline = time.monotonic() + MAX_DEFER_SECONDS
+        while not self._stopping:
+            now = time.monotonic()
+            quiet = now - self._last_intake
+            if quiet >= COALESCE_SECONDS or now >= deadline:
+                return
+            await asyncio.sleep(min(COALESCE_SECONDS - quiet, deadline - now))
 
     def kick_delivery(self) -> None:
         """A click queued Slack calls: send them now. Nothing new to classify, so the
@@ -87,7 +111,7 @@ class Worker:
             if self._classify_wake.is_set() and not self._stopping:
                 # Woken by intake: let a burst of arrivals gather into one batch, so a flood
                 # of one-ticket requests costs a few model calls and commits, not one each.
-                await asyncio.sleep(COALESCE_SECONDS)
+                await self._quiet_intake()
 
     async def _deliver_loop(self, lane: str = POSTS) -> None:
         wake = self._update_wake if lane == UPDATES else self._deliver_wake

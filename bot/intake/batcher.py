@@ -10,18 +10,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.store import IntakeResult
-from bot.tickets import TicketIn
+from bot.tickets import TicketIn, id_key
+
+if TYPE_CHECKING:
+    from bot.store import Store as TicketStore
 
 Store = Callable[[Sequence[TicketIn]], IntakeResult]
+# Per request of a batch, what makes it unusable (empty: fine); run in the same thread hop
+# as the store, so a request costs no round trip of its own.
+Check = Callable[[list[list[TicketIn]]], list[list[dict[str, object]]]]
+
+
+class Refused(Exception):
+    """The request cannot be used (its problems, by item); nothing of it was stored."""
+
+    def __init__(self, problems: list[dict[str, object]]) -> None:
+        super().__init__(f"{len(problems)} unusable item(s)")
+        self.problems = problems
 
 
 class IntakeBatcher:
     """Collects concurrent intake requests into shared transactions (no added delay)."""
 
-    def __init__(self, store: Store, max_tickets: int = 2_000) -> None:
+    def __init__(self, store: Store, max_tickets: int = 2_000, check: Check | None = None) -> None:
         self._store = store
+        self._check = check
         self._max_tickets = max_tickets
         self._pending: list[tuple[list[TicketIn], asyncio.Future[IntakeResult]]] = []
         self._draining = False
@@ -43,19 +59,38 @@ class IntakeBatcher:
             size += len(request[0])
         return batch
 
+    def _checked_store(
+        self, requests: list[list[TicketIn]]
+    ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
+        problems = self._check(requests) if self._check else [[] for _ in requests]
+        usable = [
+            t
+            for tickets, refused in zip(requests, problems, strict=True)
+            for t in tickets
+            if not refused
+        ]
+        result = self._store(usable) if usable else IntakeResult([], [], {})
+        return problems, result
+
     async def _drain(self) -> None:
         try:
             while self._pending:
                 batch = self._take()
                 try:
-                    result = await asyncio.to_thread(
-                        self._store, [t for tickets, _ in batch for t in tickets]
+                    problems, result = await asyncio.to_thread(
+                        self._checked_store, [tickets for tickets, _ in batch]
                     )
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                for (_, future), refused in zip(batch, problems, strict=True):
+                    if refused and not future.done():
+                        future.set_exception(Refused(refused))
+                batch = [
+                    request for request, refused in zip(batch, problems, strict=True) if not refused
+                ]
                 created = set(result.new_ids)
                 for tickets, future in batch:
                     new: list[str] = []
@@ -74,3 +109,33 @@ class IntakeBatcher:
                         )
         finally:
             self._draining = False
+
+
+def lookalike_message(other: str) -> str:
+    return (
+        f"ticket id looks like the existing ticket {other!r} (it differs only by invisible, "
+        "bidi or compatibility characters)"
+    )
+
+
+def lookalike_problems(
+    store: TicketStore, requests: list[list[TicketIn]]
+) -> list[list[dict[str, object]]]:
+    """Per request: items whose id only looks like a stored ticket's, or like another item's
+    in the same body (one query for the whole batch)."""
+    found = store.lookalikes([t.id for tickets in requests for t in tickets])
+    return [_lookalike_problems(found, tickets) for tickets in requests]
+
+
+def _lookalike_problems(found: dict[str, str], tickets: list[TicketIn]) -> list[dict[str, object]]:
+    seen: dict[str, str] = {}
+    problems: list[dict[str, object]] = []
+    for index, ticket in enumerate(tickets):
+        key = id_key(ticket.id)
+        other = found.get(ticket.id) or (
+            seen[key] if key in seen and seen[key] != ticket.id else None
+        )
+        seen.setdefault(key, ticket.id)
+        if other is not None:
+            problems.append({"index": index, "error": lookalike_message(other)})
+    return problems

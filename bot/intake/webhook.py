@@ -6,7 +6,6 @@ A request is all-or-nothing: either every ticket in it is usable and stored befo
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -15,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.tickets import TicketIn, TicketRejected, id_key
+from bot.intake.batcher import Refused, lookalike_message
+from bot.tickets import TicketIn, TicketRejected
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -51,11 +51,13 @@ async def store_items(
         except TicketRejected as exc:
             problems.append({"index": index, "error": str(exc)})
     if not problems:
-        problems = await asyncio.to_thread(_lookalike_problems, runtime, tickets)
+        try:  # look-alike ids are checked in the batch's own thread hop (lookalike_problems)
+            result = await runtime.intake_batcher.submit(tickets)
+        except Refused as refused:
+            problems = refused.problems
     if problems:
         return _error(422, "some tickets cannot be used; nothing was stored", problems=problems)
-    result = await runtime.intake_batcher.submit(tickets)
-    runtime.worker.kick()
+    runtime.worker.intake_arrived()
     log.info("%s: %d new, %d already known", source, len(result.new_ids), len(result.duplicate_ids))
     answer: dict[str, object] = {"stored": result.new_ids, "duplicates": result.duplicate_ids}
     if result.lookalikes:  # a look-alike that arrived at the same moment as its twin
@@ -64,29 +66,6 @@ async def store_items(
             for tid, other in result.lookalikes.items()
         ]
     return web.json_response(answer, status=202 if result.new_ids else 200)
-
-
-def lookalike_message(other: str) -> str:
-    return (
-        f"ticket id looks like the existing ticket {other!r} (it differs only by invisible, "
-        "bidi or compatibility characters)"
-    )
-
-
-def _lookalike_problems(runtime: Runtime, tickets: list[TicketIn]) -> list[dict[str, object]]:
-    """Items whose id only looks like a stored ticket's, or like another item's in this body."""
-    found = runtime.store.lookalikes([t.id for t in tickets])
-    seen: dict[str, str] = {}
-    problems: list[dict[str, object]] = []
-    for index, ticket in enumerate(tickets):
-        key = id_key(ticket.id)
-        other = found.get(ticket.id) or (
-            seen[key] if key in seen and seen[key] != ticket.id else None
-        )
-        seen.setdefault(key, ticket.id)
-        if other is not None:
-            problems.append({"index": index, "error": lookalike_message(other)})
-    return problems
 
 
 def make_handler(runtime: Runtime):
