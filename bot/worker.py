@@ -61,9 +61,10 @@ class Worker:
         self.kick_delivery()
 
     def intake_arrived(self) -> None:
-        """Tickets were stored: classify them once the requests around them are answered."""
+        """Tickets were stored: classify them once the requests around them are answered.
+        Delivery is not woken: it has nothing new until classification queues the posts."""
         self._last_intake = time.monotonic()
-        self.kick()
+        self._classify_wake.set()
 
     async def _quiet_intake(self) -> None:
         """Wait until no intake request arrived for COALESCE_SECONDS (at most MAX_DEFER_SECONDS):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import TYPE_CHECKING
 
+import orjson
 from aiohttp import web
 
 from bot.intake.batcher import Refused, lookalike_message
@@ -31,8 +31,12 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _error(status: int, message: str, **extra: object) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+    return web.json_response({"error": message, **extra}, status=status, dumps=_dumps)
 
 
 async def store_items(
@@ -65,7 +69,7 @@ async def store_items(
             {"id": tid, "error": lookalike_message(other)}
             for tid, other in result.lookalikes.items()
         ]
-    return web.json_response(answer, status=202 if result.new_ids else 200)
+    return web.json_response(answer, status=202 if result.new_ids else 200, dumps=_dumps)
 
 
 def make_handler(runtime: Runtime):
@@ -80,7 +84,7 @@ def make_handler(runtime: Runtime):
         ):
             return _error(401, f"missing or invalid {SIGNATURE_HEADER}")
         try:
-            data = json.loads(body)
+            data = orjson.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _error(400, "the body is not valid UTF-8 JSON")
         return await store_items(runtime, data if isinstance(data, list) else [data])
