@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -187,6 +187,12 @@ async def running(
     site = GuardedSite(runner, host, port, runtime.http_guard)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
+    if runtime.client.session is None:
+        # One pooled session for every Web API call (slack_sdk otherwise opens a session
+        # and a connection per call); closed by Runtime.close.
+        # slack_sdk does not pass its timeout to a session it was given: the session has it.
+        timeout = ClientTimeout(total=max(1, runtime.settings.slack_timeout_seconds))
+        runtime.client.session = ClientSession(timeout=timeout)
     runtime.worker.start()
     jobs = build_scheduler(runtime) if scheduler else None
     if jobs is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
@@ -49,5 +49,59 @@ class GroupCommit(Generic[Item, Answer]):
                 for (_, future), answer in zip(batch, answers, strict=True):
                     if not future.done():
                         future.set_result(answer)
+        finally:
+            self._draining = False
+
+
+class SerialLane:
+    """Runs blocking calls first come, first served, a few per thread hop.
+
+    For clicks: a burst of 200 would otherwise interleave in the thread pool and all finish
+    together at the end of the burst; in a lane the first click is decided (and its
+    chat.update queued) first, and a batch shares one thread hop. Each call is separate
+    (its own transactions); one that raises fails only its own caller."""
+
+    def __init__(self, per_hop: int = 4) -> None:
+        self._per_hop = per_hop
+        self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._draining = False
+
+    async def run(self, call: Callable[[], Answer]) -> Answer:
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._pending.append((call, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.create_task(self._drain())  # noqa: RUF006  (it ends when the queue is empty)
+        return await future
+
+    @staticmethod
+    def _run_all(calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        for call in calls:
+            try:
+                outcomes.append((True, call()))
+            except Exception as exc:
+                outcomes.append((False, exc))
+        return outcomes
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._per_hop]
+                del self._pending[: self._per_hop]
+                try:
+                    outcomes = await asyncio.to_thread(self._run_all, [c for c, _ in batch])
+                except BaseException as exc:  # cancelled: fail the callers, not silently
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(RuntimeError(f"lane stopped: {exc!r}"))
+                    raise
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
         finally:
             self._draining = False

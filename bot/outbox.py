@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import observability
+from bot.group_commit import GroupCommit
 from bot.models import OutboxMessage
 from bot.outbound import METHOD as WEBHOOK_METHOD
 from bot.outbound import WebhookSender
@@ -134,6 +135,10 @@ class OutboxDispatcher:
         # clicks has the process (and the store) to itself until its updates are out.
         self._updates_idle = asyncio.Event()
         self._updates_idle.set()
+        # Calls Slack accepted at about the same time are marked sent in one transaction.
+        self._marks: GroupCommit[tuple[int, str | None, str | None], None] = GroupCommit(
+            lambda marks: self.store.outbox_sent_many(marks)
+        )
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -262,11 +267,8 @@ class OutboxDispatcher:
         except Exception as exc:  # timeouts, refused connections, garbage answers
             return await self._transient(row, channel, type(exc).__name__)
         data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
-        await asyncio.to_thread(
-            self.store.outbox_sent,
-            row.id,
-            data.get("channel") or _channel(row) or None,
-            data.get("ts"),
+        await self._marks.submit(
+            (row.id, data.get("channel") or _channel(row) or None, data.get("ts"))
         )
         self._recovered()
         return SENT

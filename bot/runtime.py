@@ -10,6 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.group_commit import SerialLane
 from bot.intake.batcher import IntakeBatcher, lookalike_problems
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Runtime:
     source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
     intake_batcher: IntakeBatcher = field(init=False)
     http_guard: RequestGuard | None = None  # set by build_web_app (HTTP server state)
+    # Click work, first come first served, a few per thread hop (handlers.actions).
+    click_lane: SerialLane = field(default_factory=SerialLane)
 
     def __post_init__(self) -> None:
         self.intake_batcher = IntakeBatcher(

@@ -661,30 +661,42 @@ class Store:
 
     def outbox_sent(self, message_id: int, channel: str | None, ts: str | None) -> None:
         """Mark a call accepted by Slack (Core, two statements: this runs once per post)."""
+        self.outbox_sent_many([(message_id, channel, ts)])
+
+    def outbox_sent_many(self, marks: Sequence[tuple[int, str | None, str | None]]) -> list[None]:
+        """`outbox_sent` for calls Slack accepted at about the same time, in one transaction
+        (group commit: a burst of chat.update answers costs a few commits, not one each)."""
+        with self.engine.begin() as connection:
+            for message_id, channel, ts in marks:
+                self._outbox_sent(connection, message_id, channel, ts)
+        return [None] * len(marks)
+
+    def _outbox_sent(
+        self, session: Connection, message_id: int, channel: str | None, ts: str | None
+    ) -> None:
         outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
         tickets = Ticket.__table__  # type: ignore[attr-defined]
-        with self.engine.begin() as session:
-            row = session.execute(
-                update(outbox)
-                .where(outbox.c.id == message_id)
-                .values(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=utcnow(),
-                    result_channel=channel,
-                    result_ts=ts,
-                    last_error=None,
-                )
-                .returning(outbox.c.ticket_id, outbox.c.purpose, outbox.c.payload)
-            ).first()
-            if row is not None and row.ticket_id and row.purpose == "proposal" and ts:
-                session.execute(
-                    update(tickets)
-                    .where(tickets.c.id == row.ticket_id)
-                    .values(message_channel=channel, message_ts=ts)
-                )
-            if row is not None and channel and ts:
-                payload = row.payload if isinstance(row.payload, dict) else {}
-                self._record_controls(session, channel, ts, control_block_ids(payload))
+        row = session.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=utcnow(),
+                result_channel=channel,
+                result_ts=ts,
+                last_error=None,
+            )
+            .returning(outbox.c.ticket_id, outbox.c.purpose, outbox.c.payload)
+        ).first()
+        if row is not None and row.ticket_id and row.purpose == "proposal" and ts:
+            session.execute(
+                update(tickets)
+                .where(tickets.c.id == row.ticket_id)
+                .values(message_channel=channel, message_ts=ts)
+            )
+        if row is not None and channel and ts:
+            payload = row.payload if isinstance(row.payload, dict) else {}
+            self._record_controls(session, channel, ts, control_block_ids(payload))
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
         with self.session() as session:
@@ -1032,10 +1044,7 @@ class Store:
                 for row in connection.execute(
                     insert(table)
                     .values(
-                        [
-                            {"signature": k, "request_ts": v, "seen_at": now}
-                            for k, v in rows.items()
-                        ]
+                        [{"signature": k, "request_ts": v, "seen_at": now} for k, v in rows.items()]
                     )
                     .on_conflict_do_nothing()
                     .returning(table.c.signature)

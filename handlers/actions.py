@@ -7,6 +7,7 @@ Errors and no-op clicks are answered to the clicker only (ephemeral).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +78,13 @@ async def _handle(
                 replace_original=False,
             )
             return
-        if not await shown_here(runtime, body, action):
+        lane = runtime.click_lane
+        channel, ts = clicked_message(body)
+        block_id = str(action.get("block_id") or "")
+        own = ticket_id if block_id.startswith(TRIAGE_BLOCK_PREFIX) else None
+        if not await lane.run(
+            functools.partial(runtime.store.shows_control, channel, ts, block_id, own)
+        ):
             log.warning(
                 "refused a click on %r: that control is not shown in message %r/%r",
                 action.get("block_id"),
@@ -85,8 +92,8 @@ async def _handle(
             )
             await respond(text=NOT_HERE, response_type="ephemeral", replace_original=False)
             return
-        outcome = await asyncio.to_thread(
-            step, runtime.service, ticket_id, user, clicked_message(body), action
+        outcome = await lane.run(
+            functools.partial(step, runtime.service, ticket_id, user, (channel, ts), action)
         )
         observability.clicked(
             str(action.get("action_id")), "applied" if outcome.applied else "noop"
