@@ -90,6 +90,8 @@ class Worker:
         while done := await asyncio.to_thread(self.service.process_new):
             total += done
             self._deliver_wake.set()
+            if time.monotonic() - self._last_intake < COALESCE_SECONDS:
+                await self._quiet_intake()  # intake is streaming in: answer it first
         return total
 
     async def run_once(self) -> None:
