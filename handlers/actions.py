@@ -6,7 +6,6 @@ Errors and no-op clicks are answered to the clicker only (ephemeral).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -42,19 +41,6 @@ def ticket_id_of(action: dict[str, Any]) -> str | None:
     return None
 
 
-async def shown_here(runtime: Any, body: dict[str, Any], action: dict[str, Any]) -> bool:
-    """Was this control really shown in the message that was clicked?
-
-    Every message that shows a ticket's controls is recorded with its (channel, ts) when
-    Slack accepts it (Store.record_controls), so a forged or stale block_id clicked from
-    some other message (another ticket's, a user's) is refused.
-    """
-    channel, ts = clicked_message(body)
-    block_id = str(action.get("block_id") or "")
-    own = ticket_id_of(action) if block_id.startswith(TRIAGE_BLOCK_PREFIX) else None
-    return await asyncio.to_thread(runtime.store.shows_control, channel, ts, block_id, own)
-
-
 def clicked_message(body: dict[str, Any]) -> tuple[str, str]:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
@@ -78,6 +64,10 @@ async def _handle(
                 replace_original=False,
             )
             return
+        # Was this control really shown in the message that was clicked? Every message
+        # that shows a ticket's controls is recorded with its (channel, ts) when Slack
+        # accepts it (Store.record_controls), so a forged or stale block_id clicked from
+        # some other message is refused. Clicks run first come, first served (click_lane).
         lane = runtime.click_lane
         channel, ts = clicked_message(body)
         block_id = str(action.get("block_id") or "")
