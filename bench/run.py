@@ -988,6 +988,7 @@ def click_row(report: Report, tmp: Path, args: argparse.Namespace) -> None:
             slack.api_url,
             SLACK_CHANNEL_RATE="0",
             SLACK_UPDATE_PER_MINUTE="0",
+            SURGE_MIN_TICKETS="0",  # 200 look-alike tickets: each its own message to click
         )
         try:
             await server.ready()
