@@ -1095,12 +1095,11 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=100_000, help="tickets for the RSS row")
     parser.add_argument("--million", action="store_true", help="the RSS rows on 1,000,000")
     parser.add_argument("--train", type=int, default=100_000, help="tickets for the train row")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per classify rate (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per classify rate, turns of the intake rows (medians)")
     parser.add_argument("--backlog", type=int, default=10_000, help="worker backlog")
     parser.add_argument("--commits", type=int, default=2_000, help="one-commit inserts")
     parser.add_argument("--requests", type=int, default=3_000, help="intake requests")
     parser.add_argument("--clicks", type=int, default=200, help="clicks in the burst")
-    parser.add_argument("--repeat", type=int, default=3, help="turns of the intake and clicks rows")
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     parser.add_argument(
         "--only",
