@@ -1095,7 +1095,12 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=100_000, help="tickets for the RSS row")
     parser.add_argument("--million", action="store_true", help="the RSS rows on 1,000,000")
     parser.add_argument("--train", type=int, default=100_000, help="tickets for the train row")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per classify rate, turns of the intake rows (medians)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per classify rate, turns of the intake rows (medians)",
+    )
     parser.add_argument("--backlog", type=int, default=10_000, help="worker backlog")
     parser.add_argument("--commits", type=int, default=2_000, help="one-commit inserts")
     parser.add_argument("--requests", type=int, default=3_000, help="intake requests")
