@@ -19,7 +19,11 @@ from tests.fakes.slack_api import FakeSlack
 
 AGENT = "U0AGENT01"
 BILL_OWNER, BILL_BACKUP, ESCALATION = "U0BILLOWNR", "U0BILLBKUP", "U0SUPPLEAD"
-INVOICE = {"subject": "Question", "body": "Could someone look at my invoice?"}
+# A billing ticket that always needs a human (sarcasm), whatever the length rules are.
+INVOICE = {
+    "subject": "Question",
+    "body": "Could someone look at my invoice? Great job charging me twice, you geniuses.",
+}
 
 
 def pages_for(slack: FakeSlack, ticket_id: str) -> list:
