@@ -37,7 +37,9 @@ class Ticket(SQLModel, table=True):
     subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     requester: str = Field(default="", max_length=512)
-    url: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
+    url: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
     created_at: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow, index=True)
     source: str = Field(default="webhook", max_length=64)

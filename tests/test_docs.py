@@ -27,8 +27,10 @@ def test_readme_stays_a_front_door():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= 250
     text = "\n".join(lines)
-    for needed in ("pip install -e . && triage-bot classify examples/tickets.csv",
-                   "pip install -e '.[test]' && pytest"):
+    for needed in (
+        "pip install -e . && triage-bot classify examples/tickets.csv",
+        "pip install -e '.[test]' && pytest",
+    ):
         assert needed in text
 
 
