@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+
+from bot.classifier.textcache import text_cache
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(words.split())
@@ -77,7 +78,7 @@ def _words(text: str) -> list[str]:
     return text.translate(_ASCII_NON_LETTERS).split() if text.isascii() else _TOKEN.findall(text)
 
 
-@lru_cache(maxsize=512)
+@text_cache(512)
 def detect(text: str) -> Language:
     """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
     sample = text[:SAMPLE_CHARS]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from bot.classifier.textcache import text_cache
+
 NO_GO_PATTERNS: dict[str, tuple[str, ...]] = {
     "legal_threat": (
         r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal (?:team|counsel|department))\b",
@@ -63,7 +65,7 @@ def _scanner():
     return build_scanner(NO_GO_PATTERNS)
 
 
-@lru_cache(maxsize=2048)
+@text_cache()
 def _found(text: str) -> frozenset[str]:
     from bot.classifier.signals import MAX_SCAN_CHARS, scan_with
 

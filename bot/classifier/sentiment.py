@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from bot.classifier.base import ModelFileError
+from bot.classifier.textcache import TextCache
 
 FORMAT = 1
 BUNDLED_TONE_MODEL = Path(__file__).resolve().parent / "data" / "tone-model.npz"
@@ -275,7 +276,8 @@ def tone_model() -> ToneModel:
 
 
 TONE_CACHE = 2048  # texts whose tone is remembered (guardrails and the model share it)
-_tones: dict[str, Tone] = {}
+# Bounded in characters too: 2,048 tickets of 200 KB must not stay in memory.
+_tones: TextCache[Tone] = TextCache(lambda text: tone_model().read(text), TONE_CACHE)
 
 
 def read_tones(texts: Sequence[str]) -> list[Tone]:
@@ -283,15 +285,19 @@ def read_tones(texts: Sequence[str]) -> list[Tone]:
     wanted = list(dict.fromkeys(texts))
     missing = [t for t in wanted if t not in _tones]
     if not missing:
-        return [_tones[t] for t in texts]
+        return [_tones.found[t] for t in texts]
     if len(wanted) > TONE_CACHE:  # more than the cache holds: answer, remember none
         found = dict(zip(wanted, tone_model().read_many(wanted), strict=True))
         return [found[t] for t in texts]
     if len(_tones) + len(missing) > TONE_CACHE:
-        _tones.clear()
+        _tones.cache_clear()
         missing = wanted
-    _tones.update(zip(missing, tone_model().read_many(missing), strict=True))
-    return [_tones[t] for t in texts]
+    found = dict(zip(missing, tone_model().read_many(missing), strict=True))
+    held = _tones.found
+    answers = {t: found[t] if t in found else held[t] for t in wanted}
+    for text, tone in found.items():
+        _tones.remember(text, tone)  # may forget older texts: the answers are already taken
+    return [answers[t] for t in texts]
 
 
 def read_tone(text: str) -> Tone:

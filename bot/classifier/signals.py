@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 import ahocorasick
 
 from bot.classifier.base import Sentiment
+from bot.classifier.textcache import text_cache
 
 # Longer than this, even one pass is not done: the ticket goes to a human (`too_long`).
 MAX_SCAN_CHARS = 200_000
@@ -425,7 +425,7 @@ class TextSignals:
         return bool(self.complaints) or self.sarcasm
 
 
-@lru_cache(maxsize=2048)
+@text_cache()
 def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
     """Each group's matches in the part of the text it reads (one scan, cached)."""
     spans = scan(text[:MAX_SCAN_CHARS])
@@ -440,7 +440,7 @@ def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
-@lru_cache(maxsize=2048)
+@text_cache()
 def keyword_signals(text: str) -> TextSignals:
     """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
     found = _hits(text)
@@ -469,7 +469,7 @@ def keyword_signals(text: str) -> TextSignals:
     )
 
 
-@lru_cache(maxsize=2048)
+@text_cache()
 def pattern_signals(text: str) -> TextSignals:
     """The keyword signals plus the bad-situation signal (`ordeal`): praise wrapped around a
     bad situation, with no "but …" and no "it's fixed now", is sarcasm."""
@@ -489,7 +489,7 @@ def pattern_signals(text: str) -> TextSignals:
     )
 
 
-@lru_cache(maxsize=2048)
+@text_cache()
 def read_signals(text: str) -> TextSignals:
     """Keyword signals combined with the learned tone model.
 
