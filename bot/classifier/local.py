@@ -181,7 +181,9 @@ class LocalModel:
             if term.startswith("w:") and " " in term
         }
         self._idf = model.idf
-        self._coef = model.coef
+        # Row-major: a batch gathers whole rows (one per feature); the file stores the
+        # weights column-major, where each gathered row is scattered over the whole array.
+        self._coef = np.ascontiguousarray(model.coef)
         self._intercept = model.intercept
         self._emb_coef = model.emb_coef
         self._prototypes = model.prototypes
@@ -276,7 +278,9 @@ class LocalModel:
         norms = np.sqrt(np.bincount(row, weights=weights * weights, minlength=len(texts)))
         weights /= np.where(norms > 0, norms, 1.0)[row]
         first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
-        out[row[first]] = np.add.reduceat(self._coef[idx] * weights[:, None], first, axis=0)
+        # The float32 weights widened in the product itself (the same values as widening first).
+        terms = np.multiply(self._coef[idx], weights[:, None], dtype=np.float64)
+        out[row[first]] = np.add.reduceat(terms, first, axis=0)
         return out
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray | None:

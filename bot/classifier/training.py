@@ -317,15 +317,52 @@ def _embedder(enabled: bool):
     return shared_embedding()
 
 
-def _features(vectorizer, embedder, texts: Sequence[str], fit: bool = False):
-    """(sparse feature matrix, embeddings or None): TF-IDF next to the scaled embedding."""
+STACK_ROWS = 4096  # rows stacked at a time: the temporaries stay small
+
+
+def _features(vectorizer, embedder, texts: Sequence[str], fit: bool = False, wide: bool = False):
+    """(sparse feature matrix, embeddings or None): TF-IDF next to the scaled embedding.
+
+    `wide`: the matrix in float64, as the linear SVM reads it (liblinear takes float64 and
+    copies it once more into its own rows), built block by block so that neither a float32
+    copy nor a whole-matrix temporary of the stacking is held beside it: the same values,
+    in the same order, as stacking in float32 and widening afterwards.
+    """
     from scipy.sparse import csr_matrix, hstack
 
     tfidf = vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts)
     if embedder is None:
-        return tfidf, None
+        return (tfidf.astype(np.float64) if wide else tfidf), None
     vectors = embedder.encode(list(texts))
-    return hstack([tfidf, csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr"), vectors
+    if not wide:
+        return hstack([tfidf, csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr"), vectors
+    return _stack_wide(tfidf, vectors * EMBEDDING_WEIGHT), vectors
+
+
+def _stack_wide(tfidf, dense: np.ndarray):
+    """`hstack([tfidf, csr_matrix(dense)], format="csr")` in float64, a block of rows at a time."""
+    from scipy.sparse import csr_matrix, hstack
+
+    n = tfidf.shape[0]
+    nnz = tfidf.nnz + int(np.count_nonzero(dense))
+    if nnz >= 2**31:
+        raise ValueError("too many features for one matrix; train on fewer tickets")
+    data = np.empty(nnz, dtype=np.float64)
+    indices = np.empty(nnz, dtype=np.int32)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    at = 0
+    for start in range(0, n, STACK_ROWS):
+        stop = min(n, start + STACK_ROWS)
+        block = hstack([tfidf[start:stop], csr_matrix(dense[start:stop])], format="csr")
+        # Widened as scikit-learn would widen the whole matrix (which also puts each
+        # row's columns in order): the solver then sums in the same order.
+        block = block.astype(np.float64)
+        size = block.nnz
+        data[at : at + size] = block.data
+        indices[at : at + size] = block.indices
+        indptr[start + 1 : stop + 1] = block.indptr[1:] + at
+        at += size
+    return csr_matrix((data, indices, indptr), shape=(n, tfidf.shape[1] + dense.shape[1]))
 
 
 def choose_unfamiliar(
@@ -383,15 +420,21 @@ def _train(
     embedder = _embedder(embedding)
     vectorizer = make_vectorizer(max_features)
     background = sorted(background)
+    wide = kind == "svm"  # liblinear reads float64: build it so, and only once
     x_all, v_all = _features(
-        vectorizer, embedder, [e.text for e in fit] + list(background), fit=True
+        vectorizer, embedder, [e.text for e in fit] + list(background), fit=True, wide=wide
     )
-    x_fit, v_fit = x_all[: len(fit)], None if v_all is None else v_all[: len(fit)]
+    v_fit = None if v_all is None else v_all[: len(fit)]
     if background:
         y_all = np.concatenate([y_fit, np.full(len(background), len(tags))])
         model = _TagRows(make_linear(kind, c).fit(x_all, y_all), len(tags))
+        x_fit = None  # only the out-of-fold pass reads it, and it never runs with background
+        del x_all
     else:
+        x_fit = x_all  # no copy: every row is a fit row
+        del x_all
         model = make_linear(kind, c).fit(x_fit, y_fit)
+    # Scored as before (float32, columns as stacked): the scores sum in the same order.
     x_cal, v_cal = _features(vectorizer, embedder, [e.text for e in calib])
     logits = np.full((len(calib), len(tags)), -1e9)
     logits[:, model.classes_] = model.decision_function(x_cal)
@@ -404,6 +447,7 @@ def _train(
         # A hash-split share of the same file: out-of-fold logits of the fit part set the
         # temperature, so the calibration part stays for the thresholds alone.
         smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
+        assert x_fit is not None
         oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
         temperature = fit_temperature(oof, y_fit)
     else:  # the held-out (real) tickets set the temperature too, not the fitted ones
