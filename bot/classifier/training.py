@@ -320,43 +320,44 @@ def _embedder(enabled: bool):
 STACK_ROWS = 4096  # rows stacked at a time: the temporaries stay small
 
 
+STACK_ROWS = 4096  # rows stacked at a time: the temporaries stay small
+
+
 def _features(vectorizer, embedder, texts: Sequence[str], fit: bool = False, wide: bool = False):
     """(sparse feature matrix, embeddings or None): TF-IDF next to the scaled embedding.
 
     `wide`: the matrix in float64, as the linear SVM reads it (liblinear takes float64 and
-    copies it once more into its own rows), built block by block so that neither a float32
-    copy nor a whole-matrix temporary of the stacking is held beside it: the same values,
-    in the same order, as stacking in float32 and widening afterwards.
+    copies it once more into its own rows), so that no float32 copy is held beside it.
+    Either way it is stacked a block of rows at a time, into arrays of the final size,
+    with the same values in the same order as one `hstack` of the whole.
     """
-    from scipy.sparse import csr_matrix, hstack
-
     tfidf = vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts)
     if embedder is None:
         return (tfidf.astype(np.float64) if wide else tfidf), None
     vectors = embedder.encode(list(texts))
-    if not wide:
-        return hstack([tfidf, csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr"), vectors
-    return _stack_wide(tfidf, vectors * EMBEDDING_WEIGHT), vectors
+    return _stack(tfidf, vectors * EMBEDDING_WEIGHT, wide), vectors
 
 
-def _stack_wide(tfidf, dense: np.ndarray):
-    """`hstack([tfidf, csr_matrix(dense)], format="csr")` in float64, a block of rows at a time."""
+def _stack(tfidf, dense: np.ndarray, wide: bool):
+    """`hstack([tfidf, csr_matrix(dense)], format="csr")`, a block of rows at a time.
+
+    `wide`: widened to float64 as scikit-learn widens a whole float32 matrix (which also
+    puts each row's columns in order), so the solver sums in the same order."""
     from scipy.sparse import csr_matrix, hstack
 
     n = tfidf.shape[0]
     nnz = tfidf.nnz + int(np.count_nonzero(dense))
     if nnz >= 2**31:
         raise ValueError("too many features for one matrix; train on fewer tickets")
-    data = np.empty(nnz, dtype=np.float64)
+    data = np.empty(nnz, dtype=np.float64 if wide else np.result_type(tfidf.dtype, dense.dtype))
     indices = np.empty(nnz, dtype=np.int32)
     indptr = np.zeros(n + 1, dtype=np.int32)
     at = 0
     for start in range(0, n, STACK_ROWS):
         stop = min(n, start + STACK_ROWS)
         block = hstack([tfidf[start:stop], csr_matrix(dense[start:stop])], format="csr")
-        # Widened as scikit-learn would widen the whole matrix (which also puts each
-        # row's columns in order): the solver then sums in the same order.
-        block = block.astype(np.float64)
+        if wide:
+            block = block.astype(np.float64)
         size = block.nnz
         data[at : at + size] = block.data
         indices[at : at + size] = block.indices
@@ -434,6 +435,8 @@ def _train(
         x_fit = x_all  # no copy: every row is a fit row
         del x_all
         model = make_linear(kind, c).fit(x_fit, y_fit)
+    if calibration is not None:
+        x_fit = None  # the out-of-fold pass runs only on a hash split: free it now
     # Scored as before (float32, columns as stacked): the scores sum in the same order.
     x_cal, v_cal = _features(vectorizer, embedder, [e.text for e in calib])
     logits = np.full((len(calib), len(tags)), -1e9)
