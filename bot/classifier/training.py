@@ -425,7 +425,8 @@ def _train(
     x_all, v_all = _features(
         vectorizer, embedder, [e.text for e in fit] + list(background), fit=True, wide=wide
     )
-    v_fit = None if v_all is None else v_all[: len(fit)]
+    # The embeddings are read again after the fit (the same vectors): not held beside it.
+    del v_all
     if background:
         y_all = np.concatenate([y_fit, np.full(len(background), len(tags))])
         model = _TagRows(make_linear(kind, c).fit(x_all, y_all), len(tags))
@@ -474,6 +475,7 @@ def _train(
         ]
     prototypes = None
     unfamiliar: dict[str, Any] = {}
+    v_fit = None if embedder is None else embedder.encode([e.text for e in fit])
     if embedder is not None and v_fit is not None and v_cal is not None:
         ticket_like = np.array([not e.key.startswith(familiar_exclude) for e in fit], dtype=bool)
         prototypes = _prototypes(v_fit[ticket_like])
