@@ -149,34 +149,12 @@ def pinned() -> list[str]:
     return ["taskset", "-c", CORE] if shutil.which("taskset") else []
 
 
-def run_child(
-    argv: list[str], *, env: dict[str, str] | None = None, stdin=None
-) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB, stderr tail) of a child process, pinned to one core."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [*pinned(), *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=stdin,
-        env=env or child_env(),
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{err.decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, err.decode()[-500:]
-
-
 def run_timed(
     argv: list[str], *, stdin=None, env: dict[str, str] | None = None
 ) -> tuple[float, float, float]:
     """(wall seconds, peak RSS MB, CPU seconds) of a pinned child. On a shared machine the
     CPU time is the steadier measure of a one-core rate: wall time also counts the time
-    the core spent on other people's work."""
+    the core spent on other people's work. A failing child stops the bench with its stderr."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [*pinned(), *argv],
@@ -529,7 +507,7 @@ def cli_rows(report: Report, tmp: Path) -> None:
     minimal = [sys.executable, "-c", "import argparse; argparse.ArgumentParser().parse_args()"]
 
     def median_wall(argv: list[str], n: int = 5) -> float:
-        return statistics.median(run_child(argv)[0] for _ in range(n))
+        return statistics.median(run_timed(argv)[0] for _ in range(n))
 
     floor = median_wall(minimal)
     value = median_wall([sys.executable, "-m", "bot", "--help"])
