@@ -238,6 +238,10 @@ class _ControlsBlock(ActionsBlock):
         block_id = self.block_id or ""
         if self.shape is None or len(block_id) > self.block_id_max_length:
             return super().to_dict()  # slack_sdk validates (and refuses) the odd case
+        _tags, approve, not_sure = self.shape
+        built = [ActionId.APPROVE] * approve + [ActionId.REASSIGN] + [ActionId.NOT_SURE] * not_sure
+        if [getattr(e, "action_id", None) for e in self.elements] != built:
+            return super().to_dict()  # changed after it was built (e.g. Approve taken out)
         return _fill(_controls_template(*self.shape), block_id[len(TRIAGE_BLOCK_PREFIX) :])
 
 

@@ -28,7 +28,12 @@ def json_dumps(value: Any) -> str:
 
 
 def json_loads(text: str | bytes) -> Any:
-    return orjson.loads(text)
+    """orjson first; what it refuses but the standard library reads (an escaped lone
+    surrogate from junk input, which json.dumps writes) goes through json."""
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        return json.loads(text)
 
 
 class SchemaOutOfDateError(RuntimeError):

@@ -69,3 +69,19 @@ def test_controls_of_two_messages_share_nothing_mutable():
 def test_a_block_id_slack_would_refuse_is_refused_as_before():
     with pytest.raises(SlackObjectFormationError):
         kit.to_dicts([kit.triage_controls("x" * 300, ["billing"])])
+
+
+def test_controls_changed_after_they_were_built_serialise_as_changed():
+    """Shadow mode takes Approve out of a built message: the cached form must not bring it back."""
+    from bot.ownership import shadow
+
+    built = kit.claimed_message(
+        kit.TicketView(id="S-3", subject="s", body="b", requester="", redact_pii=False, url=""),
+        "U1",
+        datetime(2026, 11, 30, tzinfo=UTC),
+        ["billing", "bug"],
+        200,
+    )
+    controls = kit.to_dicts(shadow.without_approve(built))[-1]
+    assert [e["action_id"] for e in controls["elements"]] == ["triage_reassign"]
+    assert controls == _slack_sdk([built[-1]])[0]

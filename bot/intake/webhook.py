@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -85,8 +86,11 @@ def make_handler(runtime: Runtime):
             return _error(401, f"missing or invalid {SIGNATURE_HEADER}")
         try:
             data = orjson.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "the body is not valid UTF-8 JSON")
+        except ValueError:
+            try:  # valid JSON orjson refuses (an escaped lone surrogate) is still a ticket
+                data = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return _error(400, "the body is not valid UTF-8 JSON")
         return await store_items(runtime, data if isinstance(data, list) else [data])
 
     return receive_tickets
