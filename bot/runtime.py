@@ -52,8 +52,13 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.intake_batcher = IntakeBatcher(
-            lambda tickets: self.service.intake(tickets, source="webhook"),
-            check=lambda requests: lookalike_problems(self.store, requests),
+            lambda tickets, connection=None: self.service.intake(
+                tickets, source="webhook", connection=connection
+            ),
+            check=lambda requests, connection=None: lookalike_problems(
+                self.store, requests, connection
+            ),
+            begin=self.store.engine.begin,
         )
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot import blocks as kit
 from bot import observability, outbound
@@ -31,6 +32,9 @@ from bot.store import UPDATE_PRIORITY, IntakeResult, OutboxItem, ProposalRecord,
 from bot.tickets import TicketIn
 from bot.triage import AUTO, TriageResult, triage_text
 from bot.triage_batch import triage_many
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +125,12 @@ class TriageService:
 
     # --- intake ----------------------------------------------------------------------------
 
-    def intake(self, tickets: Sequence[TicketIn], source: str) -> IntakeResult:
-        """Durably store tickets; classification and posting follow in the worker."""
-        return self.store.add_tickets(tickets, source=source)
+    def intake(
+        self, tickets: Sequence[TicketIn], source: str, connection: Connection | None = None
+    ) -> IntakeResult:
+        """Durably store tickets (or, with `connection`, once its transaction commits);
+        classification and posting follow in the worker."""
+        return self.store.add_tickets(tickets, source=source, connection=connection)
 
     def classify_text(self, ticket: Ticket) -> str:
         """What the classifier reads: subject and the body with quotes and signatures trimmed."""

@@ -218,7 +218,11 @@ class Store:
         return {t: owners[skipped[t]] for t in suspects if t not in stored}
 
     def add_tickets(
-        self, tickets: Sequence[TicketIn], source: str, actor: str = "intake"
+        self,
+        tickets: Sequence[TicketIn],
+        source: str,
+        actor: str = "intake",
+        connection: Connection | None = None,
     ) -> IntakeResult:
         """Store tickets not seen before; a known id is skipped, never stored twice.
 
@@ -226,7 +230,9 @@ class Store:
         transaction (the intake batcher groups concurrent requests into it). Committed,
         and so durable, before this returns. An id that only looks like a stored one (same
         id_key: zero-width or bidi characters, compatibility forms) is refused and reported
-        in `lookalikes`.
+        in `lookalikes`. With `connection`, the writes join that open transaction (the
+        intake batcher's look-up and insert share one connection: one pool checkout and
+        its pre-ping per batch, not two) and are durable once its caller commits.
         """
         unique: dict[str, TicketIn] = {}
         for ticket in tickets:
@@ -252,34 +258,58 @@ class Store:
             }
             for t in unique.values()
         ]
-        insert_new, insert_received = self._intake_statements
-        with self.engine.begin() as connection:
-            # One statement for all rows (insertmanyvalues batches them).
-            created = {row[0] for row in connection.execute(insert_new, rows)}
-            received = [
-                {
-                    "at": now,
-                    "actor": actor,
-                    "action": "ticket_received",
-                    "ticket_id": ticket_id,
-                    "detail": {"source": source},
-                }
-                for ticket_id in unique
-                if ticket_id in created
-            ]
-            if received:
-                connection.execute(insert_received, received)
-            skipped = {i: keys[i] for i in unique if i not in created}
-            lookalikes = self._lookalikes(connection, skipped)
+        if connection is None:
+            with self.engine.begin() as own:
+                created, lookalikes = self._insert_tickets(
+                    own, unique, keys, rows, now, actor, source
+                )
+        else:
+            created, lookalikes = self._insert_tickets(
+                connection, unique, keys, rows, now, actor, source
+            )
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created and i not in lookalikes]
         observability.tickets_received(source, len(fresh))
         return IntakeResult(new_ids=fresh, duplicate_ids=duplicates, lookalikes=lookalikes)
 
-    def lookalikes(self, ids: Sequence[str]) -> dict[str, str]:
+    def _insert_tickets(
+        self,
+        connection: Connection,
+        unique: dict[str, TicketIn],
+        keys: dict[str, str],
+        rows: list[dict[str, Any]],
+        now: datetime,
+        actor: str,
+        source: str,
+    ) -> tuple[set[str], dict[str, str]]:
+        insert_new, insert_received = self._intake_statements
+        # One statement for all rows (insertmanyvalues batches them).
+        created = {row[0] for row in connection.execute(insert_new, rows)}
+        received = [
+            {
+                "at": now,
+                "actor": actor,
+                "action": "ticket_received",
+                "ticket_id": ticket_id,
+                "detail": {"source": source},
+            }
+            for ticket_id in unique
+            if ticket_id in created
+        ]
+        if received:
+            connection.execute(insert_received, received)
+        skipped = {i: keys[i] for i in unique if i not in created}
+        return created, self._lookalikes(connection, skipped)
+
+    def lookalikes(
+        self, ids: Sequence[str], connection: Connection | None = None
+    ) -> dict[str, str]:
         """Which of these ids only look like a stored ticket's id (id -> that ticket's id)."""
-        with self.session() as session:
-            return self._lookalikes(session, {i: id_key(i) for i in dict.fromkeys(ids)})
+        keys = {i: id_key(i) for i in dict.fromkeys(ids)}
+        if connection is not None:
+            return self._lookalikes(connection, keys)
+        with self.engine.connect() as own:
+            return self._lookalikes(own, keys)
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         with self.session() as session:

@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from bot.store import IntakeResult
 from bot.tickets import TicketIn, id_key
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from bot.store import Store as TicketStore
 
-Store = Callable[[Sequence[TicketIn]], IntakeResult]
+Store = Callable[..., IntakeResult]
 # Per request of a batch, what makes it unusable (empty: fine); run in the same thread hop
 # as the store, so a request costs no round trip of its own.
-Check = Callable[[list[list[TicketIn]]], list[list[dict[str, object]]]]
+Check = Callable[..., list[list[dict[str, object]]]]
+# Opens one transaction (a context manager yielding its connection): with it, the check and
+# the store run on that one connection, each called with `connection=`; one pool checkout
+# (and its liveness ping) and one commit per batch.
+Begin = Callable[[], AbstractContextManager[Any]]
 
 
 class Refused(Exception):
@@ -35,9 +42,16 @@ class Refused(Exception):
 class IntakeBatcher:
     """Collects concurrent intake requests into shared transactions (no added delay)."""
 
-    def __init__(self, store: Store, max_tickets: int = 2_000, check: Check | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_tickets: int = 2_000,
+        check: Check | None = None,
+        begin: Begin | None = None,
+    ) -> None:
         self._store = store
         self._check = check
+        self._begin = begin
         self._max_tickets = max_tickets
         self._pending: list[tuple[list[TicketIn], asyncio.Future[IntakeResult]]] = []
         self._draining = False
@@ -62,14 +76,22 @@ class IntakeBatcher:
     def _checked_store(
         self, requests: list[list[TicketIn]]
     ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
-        problems = self._check(requests) if self._check else [[] for _ in requests]
+        if self._begin is None:
+            return self._check_then_store(requests, {})
+        with self._begin() as connection:
+            return self._check_then_store(requests, {"connection": connection})
+
+    def _check_then_store(
+        self, requests: list[list[TicketIn]], on: dict[str, Any]
+    ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
+        problems = self._check(requests, **on) if self._check else [[] for _ in requests]
         usable = [
             t
             for tickets, refused in zip(requests, problems, strict=True)
             for t in tickets
             if not refused
         ]
-        result = self._store(usable) if usable else IntakeResult([], [], {})
+        result = self._store(usable, **on) if usable else IntakeResult([], [], {})
         return problems, result
 
     async def _drain(self) -> None:
@@ -119,11 +141,11 @@ def lookalike_message(other: str) -> str:
 
 
 def lookalike_problems(
-    store: TicketStore, requests: list[list[TicketIn]]
+    store: TicketStore, requests: list[list[TicketIn]], connection: Connection | None = None
 ) -> list[list[dict[str, object]]]:
     """Per request: items whose id only looks like a stored ticket's, or like another item's
     in the same body (one query for the whole batch)."""
-    found = store.lookalikes([t.id for tickets in requests for t in tickets])
+    found = store.lookalikes([t.id for tickets in requests for t in tickets], connection)
     return [_lookalike_problems(found, tickets) for tickets in requests]
 
 
