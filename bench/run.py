@@ -806,6 +806,10 @@ def bot_server(tmp: Path, database_url: str, slack_url: str, **extra: str) -> Se
         **extra,
     )
     argv = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+    if profile_dir:  # where a server's CPU goes: cProfile, written when it is stopped
+        out = Path(profile_dir) / f"serve-{port}.prof"
+        argv = [sys.executable, "-m", "cProfile", "-o", str(out), *argv[1:]]
     return Server(argv, env, port, tmp)
 
 

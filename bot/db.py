@@ -47,7 +47,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_pre_ping=True,
+            # No pre-ping: a connection to a local file does not go stale, and a ping per
+            # checkout is a statement per store call on every click and intake batch.
             hide_parameters=True,  # SQL errors must not carry ticket bodies into logs
             json_serializer=json_dumps,
             json_deserializer=json_loads,

@@ -1150,12 +1150,31 @@ class Store:
         proposal message (tickets.message_channel/ts) always counts as showing it."""
         if not channel or not ts or not block_id:
             return False
-        with self.session() as session:
-            if session.get(ControlMessage, (channel, ts, block_id)) is not None:
+        shown, own_message = self._control_statements
+        params = {"channel": channel, "ts": ts, "block_id": block_id, "ticket_id": ticket_id}
+        with self.engine.connect() as connection:
+            if connection.execute(shown, params).first() is not None:
                 return True
-            if ticket_id is None:
-                return False
-            ticket = session.get(Ticket, ticket_id)
             return (
-                ticket is not None and ticket.message_channel == channel and ticket.message_ts == ts
+                ticket_id is not None
+                and connection.execute(own_message, params).first() is not None
             )
+
+    @functools.cached_property
+    def _control_statements(self) -> tuple[Any, Any]:
+        """shows_control's two Core statements, built once: it runs on every click, ahead
+        of its decision, where an ORM get (and building a statement) costs several times
+        more."""
+        controls = ControlMessage.__table__  # type: ignore[attr-defined]
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        shown = select(controls.c.ts).where(
+            controls.c.channel == bindparam("channel"),
+            controls.c.ts == bindparam("ts"),
+            controls.c.block_id == bindparam("block_id"),
+        )
+        own_message = select(tickets.c.id).where(
+            tickets.c.id == bindparam("ticket_id"),
+            tickets.c.message_channel == bindparam("channel"),
+            tickets.c.message_ts == bindparam("ts"),
+        )
+        return shown, own_message

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -17,6 +17,9 @@ from bot import observability
 from bot.blocks import HANDOFF_BLOCK_PREFIX, TRIAGE_BLOCK_PREFIX, ActionId
 from bot.service import ClickOutcome, TriageService
 from handlers.context import runtime_of
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +70,18 @@ async def _handle(
         # Was this control really shown in the message that was clicked? Every message
         # that shows a ticket's controls is recorded with its (channel, ts) when Slack
         # accepts it (Store.record_controls), so a forged or stale block_id clicked from
-        # some other message is refused. Clicks run first come, first served (click_lane).
-        lane = runtime.click_lane
+        # some other message is refused. Clicks run first come, first served (click_lane):
+        # the check and the decision in one call, so a click's decision never queues
+        # behind the checks of the clicks that arrived after it.
         channel, ts = clicked_message(body)
         block_id = str(action.get("block_id") or "")
         own = ticket_id if block_id.startswith(TRIAGE_BLOCK_PREFIX) else None
-        if not await lane.run(
-            functools.partial(runtime.store.shows_control, channel, ts, block_id, own)
-        ):
+        outcome = await runtime.click_lane.run(
+            functools.partial(
+                _checked_step, runtime, (channel, ts), block_id, own, step, ticket_id, user, action
+            )
+        )
+        if outcome is None:
             log.warning(
                 "refused a click on %r: that control is not shown in message %r/%r",
                 action.get("block_id"),
@@ -82,9 +89,6 @@ async def _handle(
             )
             await respond(text=NOT_HERE, response_type="ephemeral", replace_original=False)
             return
-        outcome = await lane.run(
-            functools.partial(step, runtime.service, ticket_id, user, (channel, ts), action)
-        )
         observability.clicked(
             str(action.get("action_id")), "applied" if outcome.applied else "noop"
         )
@@ -103,6 +107,22 @@ async def _handle(
             )
         except Exception:
             log.exception("could not tell the clicker about the failure")
+
+
+def _checked_step(
+    runtime: Runtime,
+    clicked: tuple[str, str],
+    block_id: str,
+    own: str | None,
+    step: Step,
+    ticket_id: str,
+    user: str,
+    action: dict[str, Any],
+) -> ClickOutcome | None:
+    """The click's outcome, or None when the control is not shown in the clicked message."""
+    if not runtime.store.shows_control(*clicked, block_id, own):
+        return None
+    return step(runtime.service, ticket_id, user, clicked, action)
 
 
 def _approve(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.channel import render
@@ -23,6 +24,17 @@ from bot.store import OutboxItem
 if TYPE_CHECKING:
     from bot.channel.host import TriageHost
 
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+_GROUPED_AT = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.result_channel == bindparam("channel"),
+        _OUTBOX.c.result_ts == bindparam("ts"),
+        _OUTBOX.c.purpose.in_(["summary", "group", "group_list"]),
+    )
+    .limit(1)
+)
+
 PRIORITY_SUMMARY = 55  # after every proposal a human must decide
 
 
@@ -30,6 +42,11 @@ def grouped_message_at(store, channel: str, ts: str) -> OutboxMessage | None:
     """The summary or group message Slack shows at (channel, ts), if it is one of ours."""
     if not channel or not ts:
         return None
+    # Every click asks; most are on a ticket's own message. A prebuilt Core probe answers
+    # those without an ORM session.
+    with store.engine.connect() as connection:
+        if connection.execute(_GROUPED_AT, {"channel": channel, "ts": ts}).first() is None:
+            return None
     with store.session() as session:
         return session.exec(
             select(OutboxMessage).where(

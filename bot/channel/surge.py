@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, func, select
 
 from bot.channel import render
@@ -68,6 +68,13 @@ RECENT_LIMIT = 300
 SURGE_CODE = "surge"
 SURGE_REASON = "one of many similar tickets arriving together; decided as a group"
 SAMPLE_TEXTS = 24  # the group's first members: its different wordings
+_MEMBERS = GroupMember.__table__  # type: ignore[attr-defined]
+# Is this ticket a guarded member shown apart? Asked on every click (a prebuilt Core probe).
+_LISTED_APART = select(_MEMBERS.c.ticket_id).where(
+    _MEMBERS.c.ticket_id == bindparam("ticket_id"),
+    _MEMBERS.c.kind == MemberKind.APART.value,
+    _MEMBERS.c.list_key.is_not(None),
+)
 
 
 def ticket_text(ticket: Ticket) -> str:
@@ -792,6 +799,9 @@ class SurgeGroups:
 
     def listed_apart(self, ticket_id: str) -> OutboxMessage | None:
         """The batch message in Slack that shows this guarded member's own controls."""
+        with self.service.store.engine.connect() as connection:  # every click asks: Core probe
+            if connection.execute(_LISTED_APART, {"ticket_id": ticket_id}).first() is None:
+                return None
         with self.service.store.session() as session:
             member = session.get(GroupMember, ticket_id)
             if member is None or member.kind != MemberKind.APART.value or not member.list_key:
