@@ -494,12 +494,11 @@ class TriageService:
         tag: str | None = None,
     ) -> ClickOutcome:
         """Approve (tag=None) or reassign (tag given): one decision, however many clicks."""
-        ticket = self.store.get_ticket(ticket_id)
+        ticket, proposal = self.store.ticket_with_proposal(ticket_id)
         if ticket is None:
             return self._already(None, ticket_id)
         if tag is not None and self.policies.for_tag(tag) is None:
             return ClickOutcome(False, f"`{_esc(tag)}` is not a tag any policy covers.")
-        proposal = self.store.latest_proposal(ticket_id)
         approve = tag is None
         if approve and shadow.is_shadow(proposal):
             return ClickOutcome(False, shadow.APPROVE_REFUSED)
@@ -576,14 +575,13 @@ class TriageService:
 
     def hand_off(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
         """ "Not sure": page the policy's owner with a Claim button."""
-        ticket = self.store.get_ticket(ticket_id)
+        ticket, proposal = self.store.ticket_with_proposal(ticket_id)
         if ticket is None:
             return self._already(None, ticket_id)
         policy = self._policy(ticket.policy)
         owner = policy.owner if policy else self.policies.global_settings.owners[0]
         now = utcnow()
         view = self._ticket_view(ticket)
-        proposal = self.store.latest_proposal(ticket_id)
         outcome = (
             f":thinking_face: {kit.mention(user)} was not sure {kit.slack_date(now)}; "
             f"handed to {kit.mention(owner)}"
@@ -637,13 +635,13 @@ class TriageService:
 
     def claim(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
         """Take a handed-off ticket; the claimer then decides with Approve or Reassign."""
-        ticket = self.store.get_ticket(ticket_id)
+        ticket, proposal = self.store.ticket_with_proposal(ticket_id)
         if ticket is None:
             return self._already(None, ticket_id)
         now = utcnow()
         view = self._ticket_view(ticket)
         message = kit.claimed_message(view, user, now, self.policies.tags, self._excerpt)
-        if shadow.is_shadow(self.store.latest_proposal(ticket_id)):
+        if shadow.is_shadow(proposal):
             message = shadow.without_approve(message)
         outbox = [self._update_item(ticket, clicked[0], clicked[1], message, "Claimed:")]
         result = self.store.transition(

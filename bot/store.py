@@ -154,6 +154,15 @@ def _outbox_row(item: OutboxItem, now: datetime) -> dict[str, Any]:
     }
 
 
+# Built once: read on every click (a statement object keeps its cache key).
+_LATEST_PROPOSAL = (
+    select(Proposal)
+    .where(Proposal.ticket_id == bindparam("ticket_id"))
+    .order_by(Proposal.id.desc())  # type: ignore[union-attr]
+    .limit(1)
+)
+
+
 class Store:
     """Repository over the engine. One instance per process."""
 
@@ -188,7 +197,12 @@ class Store:
         tickets = Ticket.__table__  # type: ignore[attr-defined]
         # No conflict target: a repeated id and a look-alike id (same id_key) are both skipped.
         new = insert_new(tickets).on_conflict_do_nothing()
-        return new.returning(tickets.c.id), insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+        audit = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+        if dialect == "postgresql":
+            # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT
+            # (insertmanyvalues) instead of one execution per row over psycopg.
+            audit = audit.returning(AuditEvent.__table__.c.id)  # type: ignore[attr-defined]
+        return new.returning(tickets.c.id), audit
 
     def _lookalikes(
         self, connection: Connection | Session, skipped: dict[str, str]
@@ -331,12 +345,15 @@ class Store:
 
     def latest_proposal(self, ticket_id: str) -> Proposal | None:
         with self.session() as session:
-            return session.exec(
-                select(Proposal)
-                .where(Proposal.ticket_id == ticket_id)
-                .order_by(Proposal.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            ).first()
+            return session.exec(_LATEST_PROPOSAL, params={"ticket_id": ticket_id}).first()
+
+    def ticket_with_proposal(self, ticket_id: str) -> tuple[Ticket | None, Proposal | None]:
+        """A ticket and its latest proposal in one session: what every click reads first."""
+        with self.session() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                return None, None
+            return ticket, session.exec(_LATEST_PROPOSAL, params={"ticket_id": ticket_id}).first()
 
     def decisions(self, ticket_id: str) -> list[Decision]:
         with self.session() as session:
@@ -546,27 +563,42 @@ class Store:
         Core statements in one transaction (a click is on the path to its chat.update):
         the conditional UPDATE, then the decision, audit and outbox rows.
         """
-        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        statement = self._transition_statement(tuple(values), tuple(s.value for s in allowed_from))
+        params = {f"v_{name}": value for name, value in values.items()}
+        params["ticket_id"] = ticket_id
+        add_decision, add_audit, add_outbox = self._transition_inserts
         with self.engine.begin() as connection:
-            moved = connection.execute(
-                update(tickets)
-                .where(
-                    tickets.c.id == ticket_id,
-                    tickets.c.status.in_([s.value for s in allowed_from]),
-                )
-                .values(**values)
-            ).rowcount
+            moved = connection.execute(statement, params).rowcount
             if moved == 1:
                 if decision is not None:
-                    connection.execute(insert(Decision.__table__), _columns(decision))  # type: ignore[attr-defined]
-                connection.execute(insert(AuditEvent.__table__), _columns(audit))  # type: ignore[attr-defined]
+                    connection.execute(add_decision, _columns(decision))
+                connection.execute(add_audit, _columns(audit))
                 rows = [_outbox_row(item, utcnow()) for item in outbox]
                 if rows:
-                    connection.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+                    connection.execute(add_outbox, rows)
         if moved != 1:
             return Transition(applied=False, ticket=self.get_ticket(ticket_id))
         observability.emit_committed([audit])
         return Transition(applied=True, ticket=None)
+
+    @functools.cached_property
+    def _transition_inserts(self) -> tuple[Any, Any, Any]:
+        return (
+            insert(Decision.__table__),  # type: ignore[attr-defined]
+            insert(AuditEvent.__table__),  # type: ignore[attr-defined]
+            insert(OutboxMessage.__table__),  # type: ignore[attr-defined]
+        )
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019  (one store per process; a few shapes)
+    def _transition_statement(self, names: tuple[str, ...], allowed: tuple[str, ...]) -> Any:
+        """The conditional UPDATE of a transition, built once per shape (which columns it
+        sets, from which statuses): a click's transition then costs no statement building."""
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        return (
+            update(tickets)
+            .where(tickets.c.id == bindparam("ticket_id"), tickets.c.status.in_(list(allowed)))
+            .values({name: bindparam(f"v_{name}", type_=tickets.c[name].type) for name in names})
+        )
 
     # --- audit ------------------------------------------------------------------------------
 
