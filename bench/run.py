@@ -16,6 +16,9 @@ CLINC150's `data_full.json` (its train queries), BANKING77's `train.csv` (column
 `text`), or any file of one text per line. Sentences are joined into tickets with a
 median near 1 KB and a tail to 200 KB. Without `--corpus` the runner says so and builds
 the long tickets from the bundled synthetic tickets instead. Loopback only; bounded.
+
+With BENCH_PROFILE_DIR set, each bot server runs under cProfile and writes
+`serve-<port>.prof` there when stopped (its event loop thread only).
 """
 
 from __future__ import annotations
