@@ -148,32 +148,17 @@ def main() -> None:
             *labelled(REAL / "clinc150_test.csv"),
         ),
     ]
-    if args.hint3:
-        from real_sources import hint3_rows
+    import real_sources
 
-        hint3 = hint3_rows(args.hint3)
-        rows.append(
-            score(
-                model,
-                policies,
-                "HINT3 chatbot queries (real, never trained)",
-                [r.text for r in hint3],
-                [r.tag for r in hint3],
+    for snapshot, read, title in (
+        (args.hint3, real_sources.hint3_rows, "HINT3 chatbot queries (real, never trained)"),
+        (args.nlupp, real_sources.nlupp_rows, "NLU++ banking queries (real, never trained)"),
+    ):
+        if snapshot:
+            found = read(snapshot)
+            rows.append(
+                score(model, policies, title, [r.text for r in found], [r.tag for r in found])
             )
-        )
-    if args.nlupp:
-        from real_sources import nlupp_rows
-
-        nlupp = nlupp_rows(args.nlupp)
-        rows.append(
-            score(
-                model,
-                policies,
-                "NLU++ banking queries (real, never trained)",
-                [r.text for r in nlupp],
-                [r.tag for r in nlupp],
-            )
-        )
     rows.append(
         score(
             model, policies, "synthetic test split", *labelled(ROOT / "data" / "tickets_test.csv")
