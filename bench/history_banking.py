@@ -108,7 +108,7 @@ def read_banking(path: Path) -> list[tuple[str, str]]:
             ).stdout
     else:
         if path.name != "train.csv" and "train" not in path.name:
-            raise SystemExit("give the BANKING77 train split (train.csv), never the test split")
+            raise SystemExit("give the BANKING77 train split (train.csv)")
         raw = path.read_text(encoding="utf-8")
     return [(r["text"], r["category"]) for r in csv.DictReader(io.StringIO(raw))]
 

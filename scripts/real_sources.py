@@ -29,7 +29,7 @@ SEED = 20261130
 BANKING77 = {
     "repo": "PolyAI-LDN/task-specific-datasets",
     "commit": "57ec275d8078af65b7731c2a98be812d844a6d6b",
-    "path": "banking_data/train.csv",  # the train split only; test.csv is reserved
+    "path": "banking_data/train.csv",  # the train split, the only BANKING77 file read
     "sha256": "b06e26ac675513959a63135f11b94ea7786ed02da65db93a5650d8838cbc664b",
     "license": "CC BY 4.0",
     "citation": "Casanueva et al. 2020, Efficient Intent Detection with Dual Sentence Encoders",
@@ -98,8 +98,7 @@ BACKGROUND_EMOTIONS = {"0": "anger", "3": "sadness"}
 
 # NLU++ (PolyAI, CC BY 4.0), banking domain: 2,071 queries written by dialogue experts from
 # real banking conversations, multi-label. A different collection from BANKING77, in the
-# same snapshot; read at bench time, never trained on, never committed. (The snapshot's
-# `banking_data/test.csv` is never read.)
+# same snapshot; read at bench time, never trained on, never committed.
 NLUPP = {
     "repo": "PolyAI-LDN/task-specific-datasets",
     "commit": "57ec275d8078af65b7731c2a98be812d844a6d6b",

@@ -8,7 +8,7 @@ it should catch as many rewordings of one report as it can.
 Pairs that must stay apart:
 - distinct varied tickets (data/tickets_test.csv, generated, greetings and sign-offs
   included: the case where raw mean-pooled vectors fail);
-- real text: BANKING77 *train* queries (allowed; its test split is never read) from
+- real text: BANKING77 *train* queries (allowed; only the train split is read) from
   different intents, 20 per intent;
 - generated near-duplicates against varied tickets.
 Pairs that should join: generated near-duplicates of one report (bench/channel_surge.py's
