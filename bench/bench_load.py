@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -32,6 +31,7 @@ from typing import Any
 
 import aiohttp
 import yaml
+from benchkit import machine, pct
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,29 +51,9 @@ SUBJECTS = [
 ]
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
 def ticket(i: int, prefix: str) -> dict[str, Any]:
     subject, body = SUBJECTS[i % len(SUBJECTS)]
     return {"id": f"{prefix}{i:06d}", "subject": subject, "body": body}
-
-
-def machine() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next(
-            (ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")),
-            platform.processor(),
-        )
-    except OSError:
-        model = platform.processor()
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def free_port() -> int:

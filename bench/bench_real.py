@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import platform
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from benchkit import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -104,18 +104,6 @@ def ood(model, policies, name: str, texts: list[str]) -> dict[str, object]:
     }
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
@@ -132,7 +120,7 @@ def main() -> None:
     policies, problems = load_policies(args.policies)
     if policies is None:
         raise SystemExit(f"policies: {problems}")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}, {platform.system()}")
     print(f"model: {model.version} ({args.model.name})\n")
     rows = [
         score(

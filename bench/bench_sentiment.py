@@ -16,31 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from benchkit import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
-    )
 
 
 def clear_praise(texts: list[str]) -> list[str]:
@@ -211,7 +197,7 @@ def main() -> int:
     reference_ms = (clock() - started) * 1000
     figures["speed"] = {
         "reference_workload_ms": round(reference_ms, 2),
-        "machine": machine(),
+        "machine": f"{machine()}, numpy {np.__version__}",
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "ticket_chars_mean": int(np.mean([len(t) for t in tickets])),
         "tone_model_load_s": round(load_s, 3),

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+from benchkit import machine, pct
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,29 +40,10 @@ OWNER = "U0SUPPLEAD"
 SLACK_DEADLINE = 3.0
 
 
-def machine() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next(
-            (ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")),
-            platform.processor(),
-        )
-    except OSError:
-        model = platform.processor()
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def flood_body() -> bytes:

@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -44,6 +43,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from benchkit import machine, pct
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -124,24 +125,6 @@ def markdown(report: Report, machine: str, command: str) -> str:
         )
     lines.extend(["", *(f"- {n}" for n in report.notes)])
     return "\n".join(lines)
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 CORE = os.environ.get("BENCH_CORE", "0")  # the core CPU-bound children are pinned to
