@@ -118,21 +118,30 @@ def pending_revisions(engine: Engine) -> set[str]:
     return heads - applied
 
 
+def _refuse_if_runtime_role(exc: Exception, url: str, what: str) -> None:
+    """A privilege error means the bot runs as the runtime role, which may not touch the
+    schema: say so (`what`, with `{role}` filled in) and name the owner's command."""
+    from bot.audit_guard import is_privilege_error
+
+    if not is_privilege_error(exc):
+        return
+    role = make_url(url).username or "this role"
+    raise SchemaOutOfDateError(
+        f"{what.replace('{role}', role)}; as the owner role run: DATABASE_URL=<owner's URL> "
+        f"triage-bot db upgrade --runtime-role {role}"
+    ) from None
+
+
 def ensure_schema(url: str, *, auto_upgrade: bool) -> None:
     """Bring the schema up to date, or explain exactly what to run."""
     engine = make_engine(url)
     try:
         missing = pending_revisions(engine)
     except Exception as exc:
-        from bot.audit_guard import is_privilege_error
-
-        if not is_privilege_error(exc):
-            raise
-        role = make_url(url).username or "this role"
-        raise SchemaOutOfDateError(
-            f"the bot's database role {role} may not read the schema version; as the owner "
-            f"role run: DATABASE_URL=<owner's URL> triage-bot db upgrade --runtime-role {role}"
-        ) from None
+        _refuse_if_runtime_role(
+            exc, url, "the bot's database role {role} may not read the schema version"
+        )
+        raise
     finally:
         engine.dispose()
     if not missing:
@@ -142,17 +151,13 @@ def ensure_schema(url: str, *, auto_upgrade: bool) -> None:
         try:
             upgrade(url)
         except Exception as exc:
-            from bot.audit_guard import is_privilege_error
-
-            if not is_privilege_error(exc):
-                raise
-            role = make_url(url).username or "this role"
-            raise SchemaOutOfDateError(
+            _refuse_if_runtime_role(
+                exc,
+                url,
                 f"the database schema is out of date (pending: {pending}) and the bot's "
-                f"database role {role} may not change it (by design: it is the runtime "
-                "role); as the owner role run: DATABASE_URL=<owner's URL> triage-bot db "
-                f"upgrade --runtime-role {role}"
-            ) from None
+                "database role {role} may not change it (by design: it is the runtime role)",
+            )
+            raise
         return
     raise SchemaOutOfDateError(
         f"the database schema is out of date; run: triage-bot db upgrade (pending: {pending})"
