@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -14,26 +11,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from bot import jsonio
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-def json_dumps(value: Any) -> str:
-    """JSON columns (outbox payloads with their blocks, audit details) are written on every
-    proposal: orjson is several times faster than the standard library; anything it refuses
-    (a non-string key) goes through json as before."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-def json_loads(text: str | bytes) -> Any:
-    """orjson first; what it refuses but the standard library reads (an escaped lone
-    surrogate from junk input, which json.dumps writes) goes through json."""
-    try:
-        return orjson.loads(text)
-    except ValueError:
-        return json.loads(text)
 
 
 class SchemaOutOfDateError(RuntimeError):
@@ -50,8 +30,8 @@ def make_engine(url: str) -> Engine:
             # No pre-ping: a connection to a local file does not go stale, and a ping per
             # checkout is a statement per store call on every click and intake batch.
             hide_parameters=True,  # SQL errors must not carry ticket bodies into logs
-            json_serializer=json_dumps,
-            json_deserializer=json_loads,
+            json_serializer=jsonio.dumps,
+            json_deserializer=jsonio.loads,
         )
 
         @event.listens_for(engine, "connect")
@@ -70,8 +50,8 @@ def make_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=10,
         hide_parameters=True,
-        json_serializer=json_dumps,
-        json_deserializer=json_loads,
+        json_serializer=jsonio.dumps,
+        json_deserializer=jsonio.loads,
     )
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import TYPE_CHECKING
 
-import orjson
 from aiohttp import web
 
+from bot import jsonio
 from bot.intake.batcher import Refused, lookalike_message
 from bot.tickets import TicketIn, TicketRejected
 
@@ -32,12 +31,8 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
 def _error(status: int, message: str, **extra: object) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status, dumps=_dumps)
+    return web.json_response({"error": message, **extra}, status=status, dumps=jsonio.dumps)
 
 
 async def store_items(
@@ -70,7 +65,7 @@ async def store_items(
             {"id": tid, "error": lookalike_message(other)}
             for tid, other in result.lookalikes.items()
         ]
-    return web.json_response(answer, status=202 if result.new_ids else 200, dumps=_dumps)
+    return web.json_response(answer, status=202 if result.new_ids else 200, dumps=jsonio.dumps)
 
 
 def make_handler(runtime: Runtime):
@@ -85,12 +80,9 @@ def make_handler(runtime: Runtime):
         ):
             return _error(401, f"missing or invalid {SIGNATURE_HEADER}")
         try:
-            data = orjson.loads(body)
-        except ValueError:
-            try:  # valid JSON orjson refuses (an escaped lone surrogate) is still a ticket
-                data = json.loads(body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                return _error(400, "the body is not valid UTF-8 JSON")
+            data = jsonio.loads(body)
+        except ValueError:  # UnicodeDecodeError included
+            return _error(400, "the body is not valid UTF-8 JSON")
         return await store_items(runtime, data if isinstance(data, list) else [data])
 
     return receive_tickets
