@@ -65,6 +65,45 @@ class SerialLane:
         self._per_hop = per_hop
         self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._draining = False
+        self._running = 0  # calls in the hop under way
+        self._room_waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    @property
+    def depth(self) -> int:
+        """Calls queued or running."""
+        return len(self._pending) + self._running
+
+    async def room(self, depth: int, timeout: float) -> bool:
+        """Wait until fewer than `depth` calls are queued or running, at most `timeout`
+        seconds; True if there is room. Lets a caller hold back new work (a burst of
+        clicks being acknowledged) while the lane's own work is decided first."""
+        if self.depth < depth:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (depth, waiter)
+        self._room_waiters.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout=timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if entry in self._room_waiters:
+                self._room_waiters.remove(entry)
+
+    def _wake_room(self) -> None:
+        """Wake waiters in arrival order, as many as there is room for."""
+        room = self.depth
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for depth, waiter in self._room_waiters:
+            if waiter.done():
+                continue
+            if room < depth:
+                waiter.set_result(None)
+                room += 1  # it is about to add its call
+            else:
+                still.append((depth, waiter))
+        self._room_waiters = still
 
     async def run(self, call: Callable[[], Answer]) -> Answer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
@@ -89,6 +128,7 @@ class SerialLane:
             while self._pending:
                 batch = self._pending[: self._per_hop]
                 del self._pending[: self._per_hop]
+                self._running = len(batch)
                 try:
                     outcomes = await asyncio.to_thread(self._run_all, [c for c, _ in batch])
                 except BaseException as exc:  # cancelled: fail the callers, not silently
@@ -96,6 +136,9 @@ class SerialLane:
                         if not future.done():
                             future.set_exception(RuntimeError(f"lane stopped: {exc!r}"))
                     raise
+                finally:
+                    self._running = 0
+                    self._wake_room()
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue

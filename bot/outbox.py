@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +51,11 @@ PASS_SECONDS = 0.5
 CONCURRENT_CHANNELS = 8
 # chat.update calls in flight at once (each to a different message), within their bucket.
 CONCURRENT_UPDATES = 16
+# Posts wait until no click's update was handed over for this long (see _updates_first).
+HANDED_QUIET_SECONDS = 0.05
+# A handed chat.update is marked sent once updates are quiet (as for posts), or after this long.
+LATE_MARK_SECONDS = 1.0
+LATE_MARK_POLL_SECONDS = 0.05
 # Errors that retrying cannot fix for this call.
 PERMANENT_ERRORS = frozenset(
     {
@@ -139,6 +144,23 @@ class OutboxDispatcher:
         self._marks: GroupCommit[tuple[int, str | None, str | None], None] = GroupCommit(
             lambda marks: self.store.outbox_sent_many(marks)
         )
+        self._update_pass = False
+        # chat.update rows handed over by the transition that queued them (hand_updates):
+        # leased to this process at birth, sent at once without a claim. One message's
+        # updates go out in order (a lock per message); a message whose earlier update went
+        # to the lane (pacing, a retry) sends its later ones through the lane too, until a
+        # claim finds the lane empty (`_deferred`: message -> claim count when it was sent
+        # there).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handed: set[asyncio.Task[None]] = set()
+        self._message_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._deferred: dict[str, int] = {}
+        self._claims = 0
+        self.handed_at = float("-inf")  # time.monotonic() of the latest handed row
+        self.wake_updates: Callable[[], None] = lambda: None  # set by the worker
+        self._late_marks: list[tuple[int, str | None, str | None]] = []
+        self._late_since = 0.0
+        self._late_task: asyncio.Task[None] | None = None
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -151,11 +173,14 @@ class OutboxDispatcher:
         if lane is None:
             return await self.drain(UPDATES) + await self.drain(POSTS)
         if lane == UPDATES:
+            self._update_pass = True
             self._updates_idle.clear()
             try:
                 return await self._drain(lane)
             finally:
-                self._updates_idle.set()
+                self._update_pass = False
+                if not self._handed:
+                    self._updates_idle.set()
         return await self._drain(lane)
 
     async def _drain(self, lane: str) -> int:
@@ -163,8 +188,7 @@ class OutboxDispatcher:
         while not self.stopping:
             if lane == POSTS:
                 # Updates go first: bounded, so a stuck update pass never stops the posts.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._updates_idle.wait(), timeout=PASS_SECONDS)
+                await self._updates_first(PASS_SECONDS)
             if lane == UPDATES:
                 if self.update_pacer.wait_for(UPDATE_BUCKET) > PACING_HORIZON_SECONDS:
                     return sent
@@ -173,12 +197,16 @@ class OutboxDispatcher:
             else:
                 claim = {"skip_methods": UPDATE_METHODS}
                 waiting = {c for c, w in self.pacer.waiting().items() if w > PACING_HORIZON_SECONDS}
+            self._claims += 1
+            started = self._claims
             rows = await asyncio.to_thread(
                 functools.partial(
                     self.store.claim_outbox, self.batch, self.lease, list(waiting), **claim
                 )
             )
             if not rows:
+                if lane == UPDATES:  # what was sent to the lane before this claim is out
+                    self._deferred = {k: n for k, n in self._deferred.items() if n >= started}
                 return sent
             claimed_at = time.monotonic()
             groups: dict[str, list[OutboxMessage]] = {}
@@ -191,6 +219,21 @@ class OutboxDispatcher:
                 )
             )
             sent += sum(counts)
+
+    async def _updates_first(self, timeout: float) -> None:
+        """Wait (at most `timeout`) until no update is being sent and none was handed over
+        for HANDED_QUIET_SECONDS: during a burst of clicks the next one is a few
+        milliseconds away, and its answer goes before any post."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if not self._updates_idle.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._updates_idle.wait(), timeout=left)
+                continue
+            quiet = time.monotonic() - self.handed_at
+            if quiet >= HANDED_QUIET_SECONDS:
+                return
+            await asyncio.sleep(min(HANDED_QUIET_SECONDS - quiet, left))
 
     def _bucket(self, row: OutboxMessage) -> str:
         """The rate bucket a row spends from: its channel, or the chat.update bucket."""
@@ -249,6 +292,76 @@ class OutboxDispatcher:
                     break
         return sent
 
+    # --- chat.update handed over by its transition -------------------------------------------
+
+    def hand_updates(self) -> None:
+        """Take this process's chat.update rows straight from their transitions (call from
+        the event loop that sends them; Store.hand_updates_to)."""
+        self._loop = asyncio.get_running_loop()
+        self.store.hand_updates_to(self.take_updates, self.lease)
+
+    def stop_handing(self) -> None:
+        self.store.hand_updates_to(None)
+
+    def take_updates(self, rows: Sequence[OutboxMessage]) -> None:
+        """Committed, leased chat.update rows from a transition, in any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("no event loop sends the handed updates")
+        loop.call_soon_threadsafe(self._start_handed, list(rows))
+
+    def _start_handed(self, rows: list[OutboxMessage]) -> None:
+        self.handed_at = time.monotonic()
+        self._updates_idle.clear()  # posts wait for these too
+        for row in rows:
+            task = asyncio.create_task(self._send_handed(row))
+            self._handed.add(task)
+            task.add_done_callback(self._handed_done)
+
+    def _handed_done(self, task: asyncio.Task[None]) -> None:
+        self._handed.discard(task)
+        if not self._handed and not self._update_pass:
+            self._updates_idle.set()
+
+    async def finish_handed(self, timeout: float) -> None:
+        """Let the handed updates in flight end (sent and marked, or given back)."""
+        await asyncio.sleep(0)  # rows handed over just now start their sends first
+        started = time.monotonic()
+        if self._handed:
+            await asyncio.wait(set(self._handed), timeout=timeout)
+        left = max(0.0, timeout - (time.monotonic() - started))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._write_late_marks(now=True), timeout=left)
+
+    async def _send_handed(self, row: OutboxMessage) -> None:
+        key = self._group(row)
+        lock, users = self._message_locks.get(key) or (asyncio.Lock(), 0)
+        self._message_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                if (
+                    self.stopping
+                    or key in self._deferred
+                    or not self.update_pacer.try_take(UPDATE_BUCKET)
+                ):
+                    # The lane sends it, paced, in order after any earlier update of it.
+                    await self._release([row])
+                    self._deferred[key] = self._claims
+                    self.wake_updates()
+                    return
+                async with self._update_limit:
+                    outcome = await self._send(row, UPDATE_BUCKET, mark_later=True)
+                if outcome != SENT:  # retried by the lane: later updates must not overtake
+                    self._deferred[key] = self._claims
+        except Exception:  # left leased: the lane sends it when the lease runs out
+            log.exception("a handed chat.update failed (outbox id %s)", row.id)
+        finally:
+            lock, users = self._message_locks[key]
+            if users <= 1:
+                del self._message_locks[key]
+            else:
+                self._message_locks[key] = (lock, users - 1)
+
     async def _release(self, rows: Sequence[OutboxMessage]) -> None:
         ids = [row.id for row in rows if row.id is not None]
         if ids:
@@ -256,7 +369,7 @@ class OutboxDispatcher:
 
     # --- one call ---------------------------------------------------------------------------
 
-    async def _send(self, row: OutboxMessage, channel: str) -> str:
+    async def _send(self, row: OutboxMessage, channel: str, *, mark_later: bool = False) -> str:
         assert row.id is not None
         if row.method == WEBHOOK_METHOD:
             return await self._send_webhook(row, channel)
@@ -267,11 +380,41 @@ class OutboxDispatcher:
         except Exception as exc:  # timeouts, refused connections, garbage answers
             return await self._transient(row, channel, type(exc).__name__)
         data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
-        await self._marks.submit(
-            (row.id, data.get("channel") or _channel(row) or None, data.get("ts"))
-        )
+        mark = (row.id, data.get("channel") or _channel(row) or None, data.get("ts"))
+        if mark_later:
+            self._mark_later(mark)
+        else:
+            await self._marks.submit(mark)
         self._recovered()
         return SENT
+
+    # --- marks of handed updates, after the burst ---------------------------------------------
+
+    def _mark_later(self, mark: tuple[int, str | None, str | None]) -> None:
+        """Mark a handed chat.update sent once the burst of them is over (or within
+        LATE_MARK_SECONDS): the marks then share one transaction and stay off the path
+        of the clicks still waiting. Until marked, the row stays leased to this process, so
+        nothing here sends it twice; after a crash the lane sends it again when the lease
+        runs out, which repeats a chat.update with the same content, in order."""
+        if not self._late_marks:
+            self._late_since = time.monotonic()
+        self._late_marks.append(mark)
+        if self._late_task is None or self._late_task.done():
+            self._late_task = asyncio.create_task(self._write_late_marks())
+
+    async def _write_late_marks(self, *, now: bool = False) -> None:
+        while self._late_marks:
+            waited = time.monotonic() - self._late_since
+            busy = self._handed or time.monotonic() - self.handed_at < HANDED_QUIET_SECONDS
+            if not now and busy and waited < LATE_MARK_SECONDS:
+                await asyncio.sleep(LATE_MARK_POLL_SECONDS)
+                continue
+            marks, self._late_marks = self._late_marks, []
+            self._late_since = time.monotonic()
+            try:
+                await asyncio.to_thread(self.store.outbox_sent_many, marks)
+            except Exception:  # left leased: sent again (same content) when the lease ends
+                log.exception("could not mark %d chat.update calls sent", len(marks))
 
     async def _send_webhook(self, row: OutboxMessage, channel: str) -> str:
         """An outbound decision webhook: retried like a Slack call, in its own lane."""

@@ -37,6 +37,10 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
 
 
 STOP_GRACE_SECONDS = 3.0  # how long a stopping worker may finish its current pass
+# While clicks' updates are being handed straight to the sender (their transitions lease
+# them), the update lane has little to claim: it claims at most this often then, so a burst
+# of clicks does not cost a claim each. Updates queued some other way wait at most this.
+HANDED_COALESCE_SECONDS = 0.1
 
 
 class Worker:
@@ -119,6 +123,10 @@ class Worker:
     async def _deliver_loop(self, lane: str = POSTS) -> None:
         wake = self._update_wake if lane == UPDATES else self._deliver_wake
         while not self._stopping:
+            if lane == UPDATES:
+                since = time.monotonic() - self.dispatcher.handed_at
+                if since < HANDED_COALESCE_SECONDS:
+                    await asyncio.sleep(HANDED_COALESCE_SECONDS - since)
             wake.clear()
             try:
                 await self.dispatcher.drain(lane)
@@ -136,6 +144,8 @@ class Worker:
         if not self._tasks:
             self._stopping = False
             self.dispatcher.stopping = False
+            self.dispatcher.wake_updates = self._update_wake.set
+            self.dispatcher.hand_updates()
             self._tasks = [
                 asyncio.create_task(self._classify_loop(), name="triage-classify"),
                 asyncio.create_task(self._deliver_loop(POSTS), name="triage-deliver"),
@@ -149,9 +159,13 @@ class Worker:
         lose one that races a wake-up), and every wait is bounded."""
         self._stopping = True
         self.dispatcher.stopping = True
+        self.dispatcher.stop_handing()
         self.kick()
+        started = time.monotonic()
+        await self.dispatcher.finish_handed(grace)
         if self._tasks:
-            _done, pending = await asyncio.wait(self._tasks, timeout=grace)
+            remaining = max(0.0, grace - (time.monotonic() - started))
+            _done, pending = await asyncio.wait(self._tasks, timeout=remaining)
             self._tasks = list(pending)
         for task in self._tasks:
             task.cancel()
