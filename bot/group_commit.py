@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -19,9 +20,15 @@ Answer = TypeVar("Answer")
 class GroupCommit(Generic[Item, Answer]):
     """`write(items) -> answers` (same order) runs in a worker thread, one batch at a time."""
 
-    def __init__(self, write: Callable[[Sequence[Item]], list[Answer]], max_items: int = 500):
+    def __init__(
+        self,
+        write: Callable[[Sequence[Item]], list[Answer]],
+        max_items: int = 500,
+        executor: Executor | None = None,
+    ):
         self._write = write
         self._max_items = max_items
+        self._executor = executor  # None: asyncio's default threads
         self._pending: list[tuple[Item, asyncio.Future[Answer]]] = []
         self._draining = False
 
@@ -40,7 +47,9 @@ class GroupCommit(Generic[Item, Answer]):
                 batch = self._pending[: self._max_items]
                 del self._pending[: self._max_items]
                 try:
-                    answers = await asyncio.to_thread(self._write, [item for item, _ in batch])
+                    answers = await asyncio.get_running_loop().run_in_executor(
+                        self._executor, self._write, [item for item, _ in batch]
+                    )
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
@@ -59,10 +68,16 @@ class SerialLane:
     For clicks: a burst of 200 would otherwise interleave in the thread pool and all finish
     together at the end of the burst; in a lane the first click is decided (and its
     chat.update queued) first, and a batch shares one thread hop. Each call is separate
-    (its own transactions); one that raises fails only its own caller."""
+    (its own transactions); one that raises fails only its own caller.
+
+    The lane has one thread of its own (`executor`): other small writes on the click's
+    path (the Slack gate's seen signatures) share it, so on SQLite they queue behind a
+    click's transaction instead of meeting its write lock and sleeping in the busy
+    handler."""
 
     def __init__(self, per_hop: int = 4) -> None:
         self._per_hop = per_hop
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="click-lane")
         self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._draining = False
         self._running = 0  # calls in the hop under way
@@ -130,7 +145,9 @@ class SerialLane:
                 del self._pending[: self._per_hop]
                 self._running = len(batch)
                 try:
-                    outcomes = await asyncio.to_thread(self._run_all, [c for c, _ in batch])
+                    outcomes = await asyncio.get_running_loop().run_in_executor(
+                        self.executor, self._run_all, [c for c, _ in batch]
+                    )
                 except BaseException as exc:  # cancelled: fail the callers, not silently
                     for _, future in batch:
                         if not future.done():

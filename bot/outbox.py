@@ -5,7 +5,9 @@ the same transaction as the state change that causes it, before it is sent, and 
 marked sent only after Slack accepted it. A call is retried until Slack accepts it (or,
 for non-essential calls, answers a permanent error). A crash between Slack's answer and
 that mark can repeat that one call: at most one call per channel is in flight per
-process. Nothing else is duplicated and nothing is lost.
+process. A click's chat.update is marked a moment later, once a burst of them is over,
+so a crash can repeat a few of those: each replaces its message with the same content,
+in order. Nothing else is duplicated and nothing is lost.
 
 Several processes may run this at once: rows are claimed with `FOR UPDATE SKIP LOCKED`
 and a lease (`OUTBOX_LEASE_SECONDS`); a row whose process died is sent by another one
