@@ -149,10 +149,9 @@ class OutboxDispatcher:
         self._update_pass = False
         # chat.update rows handed over by the transition that queued them (hand_updates):
         # leased to this process at birth, sent at once without a claim. One message's
-        # updates go out in order (a lock per message); a message whose earlier update went
-        # to the lane (pacing, a retry) sends its later ones through the lane too, until a
-        # claim finds the lane empty (`_deferred`: message -> claim count when it was sent
-        # there).
+        # updates go out in order (a lock per message). Once an update went to the lane
+        # (pacing, a retry), later ones queue behind it there, until a claim finds the lane
+        # empty (`_deferred`: message -> claim count when its update was sent there).
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handed: set[asyncio.Task[None]] = set()
         self._message_locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -341,12 +340,9 @@ class OutboxDispatcher:
         self._message_locks[key] = (lock, users + 1)
         try:
             async with lock:
-                if (
-                    self.stopping
-                    or key in self._deferred
-                    or not self.update_pacer.try_take(UPDATE_BUCKET)
-                ):
-                    # The lane sends it, paced, in order after any earlier update of it.
+                if self.stopping or self._deferred or not self.update_pacer.try_take(UPDATE_BUCKET):
+                    # The lane sends it, paced, after the updates already waiting there
+                    # (first come, first served; one message's updates in order).
                     await self._release([row])
                     self._deferred[key] = self._claims
                     self.wake_updates()

@@ -70,3 +70,4 @@ class Runtime:
         if self.source is not None:
             self.source.close()
         self.engine.dispose()
+        self.click_lane.executor.shutdown(wait=False)  # its thread ends once idle

@@ -128,14 +128,19 @@ async def test_updates_of_one_message_keep_their_order_when_one_waited_in_the_la
         _ticket(store, "B")
         assert _decide(store, "A", text="first").applied
         await dispatcher.finish_handed(10)
-        # The hold is over; the same message's next update must not overtake the first.
+        # The hold is over; the same message's next update must not overtake the first,
+        # nor may another message's: they queue behind it, first come, first served.
         dispatcher.update_pacer = ChannelPacer(rate=0, burst=1)
+        _ticket(store, "B2")
         assert _decide(store, "B", text="second").applied
+        assert _decide(store, "B2", ts="2.2", text="other message").applied
         await dispatcher.finish_handed(10)
         assert fake_slack.of("chat.update") == []
 
-        assert await dispatcher.drain(UPDATES) == 2
-        assert [c.params["text"] for c in fake_slack.of("chat.update")] == ["first", "second"]
+        assert await dispatcher.drain(UPDATES) == 3
+        sent = [(c.params["ts"], c.params["text"]) for c in fake_slack.of("chat.update")]
+        assert [text for ts, text in sent if ts == "1.1"] == ["first", "second"]
+        assert [text for ts, text in sent if ts == "2.2"] == ["other message"]
         # Once the lane is empty, the message's updates are handed straight over again.
         _ticket(store, "C")
         assert _decide(store, "C", text="third").applied
