@@ -295,6 +295,10 @@ class OutboxDispatcher:
 
     # --- chat.update handed over by its transition -------------------------------------------
 
+    @property
+    def _lease_seconds(self) -> float:
+        return self.lease.total_seconds()
+
     def hand_updates(self) -> None:
         """Take this process's chat.update rows straight from their transitions (call from
         the event loop that sends them; Store.hand_updates_to)."""
@@ -315,7 +319,7 @@ class OutboxDispatcher:
         self.handed_at = time.monotonic()
         self._updates_idle.clear()  # posts wait for these too
         for row in rows:
-            task = asyncio.create_task(self._send_handed(row))
+            task = asyncio.create_task(self._send_handed(row, self.handed_at))
             self._handed.add(task)
             task.add_done_callback(self._handed_done)
 
@@ -334,12 +338,16 @@ class OutboxDispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._write_late_marks(now=True), timeout=left)
 
-    async def _send_handed(self, row: OutboxMessage) -> None:
+    async def _send_handed(self, row: OutboxMessage, handed_at: float) -> None:
         key = self._group(row)
         lock, users = self._message_locks.get(key) or (asyncio.Lock(), 0)
         self._message_locks[key] = (lock, users + 1)
         try:
             async with lock:
+                if time.monotonic() - handed_at > self._lease_seconds / 2:
+                    # Waited so long its lease may be running out: the lane has it then.
+                    self._deferred[key] = self._claims
+                    return
                 if self.stopping or self._deferred or not self.update_pacer.try_take(UPDATE_BUCKET):
                     # The lane sends it, paced, after the updates already waiting there
                     # (first come, first served; one message's updates in order).
@@ -404,7 +412,8 @@ class OutboxDispatcher:
         while self._late_marks:
             waited = time.monotonic() - self._late_since
             busy = self._handed or time.monotonic() - self.handed_at < HANDED_QUIET_SECONDS
-            if not now and busy and waited < LATE_MARK_SECONDS:
+            # Well inside the lease, which keeps the lane from sending the row again.
+            if not now and busy and waited < min(LATE_MARK_SECONDS, self._lease_seconds / 4):
                 await asyncio.sleep(LATE_MARK_POLL_SECONDS)
                 continue
             marks, self._late_marks = self._late_marks, []
