@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -20,15 +20,9 @@ Answer = TypeVar("Answer")
 class GroupCommit(Generic[Item, Answer]):
     """`write(items) -> answers` (same order) runs in a worker thread, one batch at a time."""
 
-    def __init__(
-        self,
-        write: Callable[[Sequence[Item]], list[Answer]],
-        max_items: int = 500,
-        executor: Executor | None = None,
-    ):
+    def __init__(self, write: Callable[[Sequence[Item]], list[Answer]], max_items: int = 500):
         self._write = write
         self._max_items = max_items
-        self._executor = executor  # None: asyncio's default threads
         self._pending: list[tuple[Item, asyncio.Future[Answer]]] = []
         self._draining = False
 
@@ -47,9 +41,7 @@ class GroupCommit(Generic[Item, Answer]):
                 batch = self._pending[: self._max_items]
                 del self._pending[: self._max_items]
                 try:
-                    answers = await asyncio.get_running_loop().run_in_executor(
-                        self._executor, self._write, [item for item, _ in batch]
-                    )
+                    answers = await asyncio.to_thread(self._write, [item for item, _ in batch])
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
@@ -70,10 +62,8 @@ class SerialLane:
     chat.update queued) first, and a batch shares one thread hop. Each call is separate
     (its own transactions); one that raises fails only its own caller.
 
-    The lane has one thread of its own (`executor`): other small writes on the click's
-    path (the Slack gate's seen signatures) share it, so on SQLite they queue behind a
-    click's transaction instead of meeting its write lock and sleeping in the busy
-    handler."""
+    The lane has a thread of its own (`executor`): a click never waits for a free thread
+    of the shared pool, which classification, claims and marks also use."""
 
     def __init__(self, per_hop: int = 4) -> None:
         self._per_hop = per_hop

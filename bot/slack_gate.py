@@ -100,9 +100,7 @@ class SlackGate:
     _seen: GroupCommit[tuple[str, int], bool] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._seen = GroupCommit(
-            self.runtime.store.first_slack_requests, executor=self.runtime.click_lane.executor
-        )
+        self._seen = GroupCommit(self.runtime.store.first_slack_requests)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         runtime = self.runtime
