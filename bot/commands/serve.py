@@ -27,11 +27,6 @@ from bot.source.query import check_query_settings
 
 log = logging.getLogger(__name__)
 
-# How long the event loop may keep the GIL while a worker thread waits for it. The click
-# lane's store calls release it around every statement; at Python's default (5 ms) each one
-# can then wait that long behind the loop, several times per click during a burst.
-SWITCH_INTERVAL_SECONDS = 0.001
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="run the Slack app, intake webhook and scheduler")
@@ -110,7 +105,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except SchemaOutOfDateError as exc:
         raise CommandError(str(exc)) from exc
     port = args.port if args.port is not None else settings.port
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     try:
         asyncio.run(_serve(settings, args.host, port))
     except PolicyError as exc:
