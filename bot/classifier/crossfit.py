@@ -12,7 +12,7 @@ data, which errs on the side of caution. Synthetic examples are never scored.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,7 +23,14 @@ from bot.classifier.calibration import (
     fit_temperature,
 )
 from bot.classifier.local import LocalModel, ModelArrays, softmax
-from bot.classifier.training import Example, TrainReport, choose_unfamiliar, train
+from bot.classifier.training import (
+    SCORE_ROWS,
+    Example,
+    TrainReport,
+    cap_fit_rows,
+    choose_unfamiliar,
+    train,
+)
 
 CROSS_FIT_FOLDS = 4
 MIN_POOL_SUPPORT = 20  # held-out real tickets a tag needs before it may share the pooled threshold
@@ -84,35 +91,71 @@ def cross_fit(
     tags: Sequence[str],
     target: float,
     confidence: float,
+    progress: Callable[[str], None] | None = None,
     **train_options: object,
 ) -> tuple[ModelArrays, TrainReport]:
-    """Fit on all of `real` + `base`; temperature and thresholds from out-of-fold scores."""
+    """Fit on all of `real` + `base`; temperature and thresholds from out-of-fold scores.
+
+    The fold models and the final one are fitted without calibrating themselves (these
+    out-of-fold scores replace it), and each held-out fold is scored SCORE_ROWS at a time:
+    memory is that of one fit, whatever the number of real tickets. `progress` gets a line
+    per model fitted."""
     logits: list[np.ndarray] = []
     truth: list[int] = []
-    held_familiarity: list[float] = []
+    held_familiarity: list[np.ndarray] = []
     index = {t: i for i, t in enumerate(tags)}
-    for k in range(CROSS_FIT_FOLDS):
-        held = [e for e in real if fold_of(e.key) == k]
-        rest = [e for e in real if fold_of(e.key) != k]
+    fold = [fold_of(e.key) for e in real]
+    folds = [[e for e, f in zip(real, fold, strict=True) if f == k] for k in range(CROSS_FIT_FOLDS)]
+    models = sum(1 for held in folds if held) + 1
+    done = 0
+    for k, held in enumerate(folds):
         if not held:
             continue
+        rest = [e for e, f in zip(real, fold, strict=True) if f != k]
+        done += 1
+        if progress is not None:
+            fitted = len(cap_fit_rows([*rest, *base]))
+            progress(
+                f"cross-fitting: model {done} of {models}, fitted on {fitted:,} tickets, "
+                f"scoring {len(held):,}"
+            )
         arrays_k, _ = train(
-            [*rest, *base], tags, target, confidence, calibration=held, **train_options
-        )  # type: ignore[arg-type]
+            [*rest, *base],
+            tags,
+            target,
+            confidence,
+            calibration=held,
+            calibrate=False,
+            **train_options,  # type: ignore[arg-type]
+        )
+        del rest
         model_k = LocalModel(arrays_k)
-        texts = [e.text for e in held]
-        logits.extend(model_k.logits_many(texts))
-        familiar = model_k.familiarity_many(texts)
-        if familiar is not None:
-            held_familiarity.extend(float(f) for f in familiar)
+        for start in range(0, len(held), SCORE_ROWS):
+            texts = [e.text for e in held[start : start + SCORE_ROWS]]
+            logits.append(model_k.logits_many(texts))
+            familiar = model_k.familiarity_many(texts)
+            if familiar is not None:
+                held_familiarity.append(familiar)
         truth.extend(index[e.tag] for e in held)
-    scores, labels = np.array(logits), np.array(truth)
+    scores, labels = np.concatenate(logits), np.array(truth)
     temperature = fit_temperature(scores, labels)
     probs = softmax(scores / temperature)
     chosen, pooled = choose_all(probs, labels, tags, target, confidence)
+    if progress is not None:
+        fitted = len(cap_fit_rows([*real, *base]))
+        progress(
+            f"cross-fitting: model {models} of {models} (the final one), "
+            f"fitted on {fitted:,} tickets"
+        )
     arrays, report = train(
-        [*real, *base], tags, target, confidence, calibration=list(real), **train_options
-    )  # type: ignore[arg-type]
+        [*real, *base],
+        tags,
+        target,
+        confidence,
+        calibration=list(real),
+        calibrate=False,
+        **train_options,  # type: ignore[arg-type]
+    )
     meta = arrays.meta
     meta.update(
         temperature=temperature,
@@ -125,7 +168,7 @@ def cross_fit(
     )
     if held_familiarity and isinstance(meta.get("unfamiliar"), dict):
         # Out-of-fold familiarity, like the thresholds: the final model saw every real ticket.
-        threshold, evidence = choose_unfamiliar(np.array(held_familiarity), None)
+        threshold, evidence = choose_unfamiliar(np.concatenate(held_familiarity), None)
         meta["unfamiliar"] = {**meta["unfamiliar"], "threshold": threshold, "evidence": evidence}
     top = probs.max(axis=1)
     right = probs.argmax(axis=1) == labels

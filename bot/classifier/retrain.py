@@ -255,20 +255,24 @@ def fit(
     data: TrainingData,
     confidence: float = 0.95,
     target_precision: float | None = None,
+    progress: Progress | None = None,
     **train_options: object,
 ) -> tuple[ModelArrays, TrainReport]:
     """Train on gathered data; thresholds from real held-out tickets whenever there are some.
 
     With at least CROSS_FIT_MIN real tickets, every real ticket serves as held-out evidence
     once (cross-fitting, bot.classifier.crossfit) and the model is then fitted on all of
-    them; with fewer, a fixed share of them is held out.
+    them; with fewer, a fixed share of them is held out. `progress` hears of each model
+    a cross-fit fits (several minutes each on a large history).
     """
     target = target_precision or data.target_precision
     if data.calibration and len(data.real) >= CROSS_FIT_MIN:
         from bot.classifier.crossfit import cross_fit
 
         try:
-            return cross_fit(data.real, data.base, data.tags, target, confidence, **train_options)
+            return cross_fit(
+                data.real, data.base, data.tags, target, confidence, progress, **train_options
+            )
         except ValueError as exc:
             raise TrainingError(str(exc)) from exc
     try:

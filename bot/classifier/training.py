@@ -55,6 +55,12 @@ UNFAMILIAR_MISS = 0.03  # share of held-out in-domain tickets allowed below the 
 OOD_PASS = 0.10  # with known not-a-ticket text: share of it allowed above the threshold
 SYNTHETIC_PREFIX = "synthetic:"
 SYNTHETIC_FLOOR = 0.9  # lowest threshold a tag calibrated mostly on synthetic tickets gets
+# Tickets one model is fitted on at most: the fit holds its feature matrix twice (scikit-learn's
+# float64 copy and liblinear's own), so memory grows with the rows fitted. Past this many, each
+# tag keeps an equal share (a tag with fewer keeps all of its own), human decisions first, the
+# rest by a hash of their key. Every real ticket still serves as held-out evidence.
+MAX_FIT_ROWS = 40_000
+SCORE_ROWS = 4096  # held-out tickets scored at a time: memory stays flat whatever their number
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,37 @@ def is_calibration(key: str) -> bool:
     """A fixed assignment by hash: the same example always lands in the same part."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") % 100 < CALIBRATION_SHARE
+
+
+def _keep_order(example: Example) -> tuple[bool, bytes]:
+    """Which rows a capped fit keeps first: human decisions, then a fixed hash order."""
+    digest = hashlib.sha256(f"fit:{example.key}".encode()).digest()
+    return (not example.key.startswith("human:"), digest)
+
+
+def cap_fit_rows(examples: Sequence[Example], limit: int | None = None) -> list[Example]:
+    """At most `limit` (MAX_FIT_ROWS) examples, in their given order: the largest equal
+    share per tag that fits (a tag with fewer keeps all of its own), chosen by
+    `_keep_order`. Deterministic, whatever the order of `examples`."""
+    limit = MAX_FIT_ROWS if limit is None else limit
+    if len(examples) <= limit:
+        return list(examples)
+    by_tag: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_tag.setdefault(e.tag, []).append(i)
+    counts = sorted(len(rows) for rows in by_tag.values())
+    share, left = 0, limit
+    for n, size in enumerate(counts):  # water-filling: small tags first, their rest shared
+        share = left // (len(counts) - n)
+        if size > share:
+            break
+        left -= size
+    else:
+        share = counts[-1]
+    keep: list[int] = []
+    for rows in by_tag.values():
+        keep.extend(sorted(rows, key=lambda i: _keep_order(examples[i]))[:share])
+    return [examples[i] for i in sorted(keep)]
 
 
 def make_vectorizer(max_features: int = MAX_FEATURES):
@@ -267,6 +304,7 @@ def train(
     provenance: dict[str, Any] | None = None,
     familiar_exclude: tuple[str, ...] = (),
     background: Sequence[str] = (),
+    calibrate: bool = True,
 ) -> tuple[ModelArrays, TrainReport]:
     """Fit, calibrate and choose thresholds; deterministic for the same examples.
 
@@ -284,6 +322,10 @@ def train(
     are fitted as one extra class whose row is dropped from the model file, so every tag
     learns them as "not me": informal wording stops being evidence for the one tag whose
     training text is informal. They never calibrate, nor define familiar text.
+    `calibrate=False`: the caller sets temperature, thresholds and the unfamiliar threshold
+    itself (cross-fitting scores its own held-out folds): the calibration part is not scored,
+    and the model's meta carries no thresholds until the caller writes them.
+    At most MAX_FIT_ROWS examples are fitted (see `cap_fit_rows`).
     Returns the model arrays (save with bot.classifier.local.save_model) and a report.
     """
     from threadpoolctl import threadpool_limits
@@ -306,6 +348,7 @@ def train(
             provenance=provenance,
             familiar_exclude=familiar_exclude,
             background=background,
+            calibrate=calibrate,
         )
 
 
@@ -315,9 +358,6 @@ def _embedder(enabled: bool):
     from bot.classifier.embedding import shared_embedding
 
     return shared_embedding()
-
-
-STACK_ROWS = 4096  # rows stacked at a time: the temporaries stay small
 
 
 STACK_ROWS = 4096  # rows stacked at a time: the temporaries stay small
@@ -335,7 +375,8 @@ def _features(vectorizer, embedder, texts: Sequence[str], fit: bool = False, wid
     if embedder is None:
         return (tfidf.astype(np.float64) if wide else tfidf), None
     vectors = embedder.encode(list(texts))
-    return _stack(tfidf, vectors * EMBEDDING_WEIGHT, wide), vectors
+    scaled = vectors if EMBEDDING_WEIGHT == 1.0 else vectors * EMBEDDING_WEIGHT
+    return _stack(tfidf, scaled, wide), vectors
 
 
 def _stack(tfidf, dense: np.ndarray, wide: bool):
@@ -402,6 +443,7 @@ def _train(
     provenance: dict[str, Any] | None,
     familiar_exclude: tuple[str, ...] = (),
     background: Sequence[str] = (),
+    calibrate: bool = True,
 ) -> tuple[ModelArrays, TrainReport]:
     examples = sorted(examples, key=lambda e: e.key)
     present = {e.tag for e in examples}
@@ -416,6 +458,8 @@ def _train(
         calib = sorted(calibration, key=lambda e: e.key)
     if not calib or not {e.tag for e in fit} >= set(tags):
         raise ValueError("too few examples to split into fit and calibration parts")
+    available = len(fit)
+    fit = cap_fit_rows(fit)
     y_fit = _label_index(fit, tags)
     y_cal = _label_index(calib, tags)
     embedder = _embedder(embedding)
@@ -438,35 +482,39 @@ def _train(
         model = make_linear(kind, c).fit(x_fit, y_fit)
     if calibration is not None:
         x_fit = None  # the out-of-fold pass runs only on a hash split: free it now
-    # Scored as before (float32, columns as stacked): the scores sum in the same order.
-    x_cal, v_cal = _features(vectorizer, embedder, [e.text for e in calib])
-    logits = np.full((len(calib), len(tags)), -1e9)
-    logits[:, model.classes_] = model.decision_function(x_cal)
     real = np.array([not e.key.startswith(SYNTHETIC_PREFIX) for e in calib])
     if not real.any():
         real[:] = True
     if calibration is None and background:
         raise ValueError("background texts need a given calibration part")
-    if calibration is None:
-        # A hash-split share of the same file: out-of-fold logits of the fit part set the
-        # temperature, so the calibration part stays for the thresholds alone.
-        smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
-        assert x_fit is not None
-        oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
-        temperature = fit_temperature(oof, y_fit)
-    else:  # the held-out (real) tickets set the temperature too, not the fitted ones
-        temperature = fit_temperature(logits[real], y_cal[real])
+    if not calibrate:
+        # The caller scores its own held-out tickets: nothing here reads the calibration part.
+        logits, v_cal, y_scored = np.zeros((0, len(tags))), None, y_cal[:0]
+        temperature = 1.0
+    else:
+        logits, v_cal = _score(vectorizer, embedder, model, [e.text for e in calib], len(tags))
+        y_scored = y_cal
+        if calibration is None:
+            # A hash-split share of the same file: out-of-fold logits of the fit part set the
+            # temperature, so the calibration part stays for the thresholds alone.
+            smallest = int(np.bincount(y_fit, minlength=len(tags)).min())
+            assert x_fit is not None
+            oof = out_of_fold_logits(x_fit, y_fit, c, max(2, min(folds, smallest)), kind)
+            temperature = fit_temperature(oof, y_fit)
+        else:  # the held-out (real) tickets set the temperature too, not the fitted ones
+            temperature = fit_temperature(logits[real], y_cal[real])
+    x_fit = None
     probs = softmax(logits / temperature)
     predicted = probs.argmax(axis=1)
     top = probs.max(axis=1)
-    right = predicted == y_cal
+    right = predicted == y_scored
     chosen = [
         choose_threshold(
             tag, top[predicted == i], right[predicted == i], target_precision, confidence
         )
         for i, tag in enumerate(tags)
     ]
-    if not real.all():
+    if calibrate and not real.all():
         chosen = [
             _floor_synthetic(
                 t, calib, top[predicted == i], right[predicted == i], target_precision, confidence
@@ -475,15 +523,17 @@ def _train(
         ]
     prototypes = None
     unfamiliar: dict[str, Any] = {}
-    v_fit = None if embedder is None else embedder.encode([e.text for e in fit])
-    if embedder is not None and v_fit is not None and v_cal is not None:
-        ticket_like = np.array([not e.key.startswith(familiar_exclude) for e in fit], dtype=bool)
-        prototypes = _prototypes(v_fit[ticket_like])
-        placing = np.array([not e.key.startswith(familiar_exclude) for e in calib], dtype=bool)
-        threshold, evidence = choose_unfamiliar(
-            familiarity(v_cal[placing], prototypes),
-            familiarity(embedder.encode(list(ood)), prototypes) if ood else None,
-        )
+    if embedder is not None:
+        ticket_like = [e.text for e in fit if not e.key.startswith(familiar_exclude)]
+        prototypes = _prototypes(embedder.encode(ticket_like))
+        del ticket_like
+        threshold, evidence = None, {}
+        if v_cal is not None:
+            placing = np.array([not e.key.startswith(familiar_exclude) for e in calib])
+            threshold, evidence = choose_unfamiliar(
+                _familiarity(v_cal[placing], prototypes),
+                _familiarity(embedder.encode(list(ood)), prototypes) if ood else None,
+            )
         unfamiliar = {"threshold": threshold, "evidence": evidence, "miss": UNFAMILIAR_MISS}
     fmt = FORMAT if embedder is not None else 1
     params = {
@@ -504,6 +554,8 @@ def _train(
         params["held_out"] = "given"
     if familiar_exclude:
         params["familiar_exclude"] = list(familiar_exclude)
+    if available > len(fit):  # only then: a model below the cap keeps its version
+        params["max_fit_rows"] = MAX_FIT_ROWS
     if background:
         params["background"] = hashlib.sha256("\x01".join(background).encode()).hexdigest()[:16]
     version = _version([*examples, *calib] if calibration is not None else examples, params)
@@ -525,6 +577,8 @@ def _train(
     }
     if background:
         meta["n_background"] = len(background)
+    if available > len(fit):
+        meta["n_fit_available"] = available
     if embedder is not None:
         meta["embedding"] = {"table_sha256": embedder.table_sha256, "dims": embedder.dims}
         meta["unfamiliar"] = unfamiliar
@@ -538,11 +592,38 @@ def _train(
         n_human=n_human,
         temperature=temperature,
         thresholds=chosen,
-        calibration_accuracy=float(right.mean()),
-        calibration_ece=expected_calibration_error(top, right.astype(float)),
+        calibration_accuracy=float(right.mean()) if right.size else float("nan"),
+        calibration_ece=expected_calibration_error(top, right.astype(float))
+        if right.size
+        else float("nan"),
         meta=meta,
     )
     return arrays, report
+
+
+def _score(vectorizer, embedder, model, texts: Sequence[str], n_tags: int):
+    """(logits, embeddings or None) of texts, SCORE_ROWS at a time so memory stays flat.
+
+    Float32 features, columns as stacked, one row's product over its own entries: the
+    same scores as one matrix of all the texts."""
+    logits = np.full((len(texts), n_tags), -1e9)
+    vectors = None if embedder is None else np.zeros((len(texts), embedder.dims), np.float32)
+    for start in range(0, len(texts), SCORE_ROWS):
+        stop = min(len(texts), start + SCORE_ROWS)
+        x, v = _features(vectorizer, embedder, texts[start:stop])
+        logits[start:stop, model.classes_] = model.decision_function(x)
+        if vectors is not None and v is not None:
+            vectors[start:stop] = v
+    return logits, vectors
+
+
+def _familiarity(vectors: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    """`familiarity` SCORE_ROWS at a time: its similarity matrix is rows x prototypes."""
+    parts = [
+        familiarity(vectors[start : start + SCORE_ROWS], prototypes)
+        for start in range(0, len(vectors), SCORE_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 class _TagRows:

@@ -144,7 +144,7 @@ def _train(
                 progress=stage,
             )
             stage(f"fitting on {len(data.fit):,} tickets")
-            arrays, report = fit(data, args.confidence, args.target_precision)
+            arrays, report = fit(data, args.confidence, args.target_precision, stage)
     except TrainingError as exc:
         raise CommandError(str(exc)) from exc
     for line in data.lines():

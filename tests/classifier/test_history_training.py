@@ -130,6 +130,7 @@ def test_train_on_an_exported_history_file_goes_live_and_is_used(
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "reading the labelled history" in out.err and "fitting on" in out.err  # progress
+    assert "cross-fitting: model 1 of 5" in out.err and "model 5 of 5" in out.err
     model = LocalModel.load(model_path)
     assert f"promoted {model.version} without shadow scoring" in out.out
     assert "refunds" in model.tags and set(DEFAULT_TAGS) <= set(model.tags)
