@@ -162,7 +162,7 @@ def cross_fit(
         thresholds={t.tag: t.threshold for t in chosen},
         threshold_evidence=[t.as_dict() for t in chosen],
         pooled_threshold=pooled,
-        n_fit=len(real) + len(base),
+        n_fit=report.n_fit,  # after the cap (n_fit_available: before)
         n_calibration=len(real),
         calibration=f"cross-fitted: {CROSS_FIT_FOLDS} folds over {len(real)} real tickets",
     )
@@ -174,7 +174,7 @@ def cross_fit(
     right = probs.argmax(axis=1) == labels
     return arrays, TrainReport(
         version=report.version,
-        n_fit=len(real) + len(base),
+        n_fit=report.n_fit,  # after the cap (n_fit_available: before)
         n_calibration=len(real),
         n_human=report.n_human,
         temperature=temperature,

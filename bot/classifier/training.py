@@ -265,8 +265,12 @@ class TrainReport:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
+        available = self.meta.get("n_fit_available")
+        of = (
+            f" of {available} (at most {MAX_FIT_ROWS}, an equal share per tag)" if available else ""
+        )
         out = [
-            f"model {self.version}: fitted on {self.n_fit} tickets "
+            f"model {self.version}: fitted on {self.n_fit}{of} tickets "
             f"({self.n_human} from human decisions), calibrated on {self.n_calibration}",
             f"temperature {self.temperature:.3f}; calibration accuracy {self.calibration_accuracy:.3f}, "
             f"ECE {self.calibration_ece:.3f}",

@@ -55,6 +55,7 @@ def test_a_capped_fit_says_so_and_a_model_under_the_cap_keeps_its_version(
     fitted = whole.meta["n_fit"]
     assert report.n_fit == capped.meta["n_fit"] <= 80 < fitted == capped.meta["n_fit_available"]
     assert capped.meta["params"]["max_fit_rows"] == 80
+    assert f"fitted on {report.n_fit} of {fitted} (at most 80" in report.lines()[0]
     assert capped.meta["version"] != whole.meta["version"]
 
     monkeypatch.setattr(training, "MAX_FIT_ROWS", 10_000)
@@ -77,6 +78,16 @@ def test_a_model_fitted_without_calibrating_is_the_same_model_with_no_thresholds
     assert bare.meta["unfamiliar"]["threshold"] is None
 
 
+def test_cross_fitting_reports_what_its_final_model_was_fitted_on(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    real = as_examples(small_rows(30))
+    monkeypatch.setattr(training, "MAX_FIT_ROWS", 120)
+    arrays, report = crossfit.cross_fit(real, [], DEFAULT_TAGS, 0.8, 0.95, **SMALL)
+    assert report.n_fit == arrays.meta["n_fit"] <= 120
+    assert arrays.meta["n_fit_available"] == len(real) == arrays.meta["n_calibration"]
+
+
 def test_cross_fitting_scores_held_out_blocks_exactly_as_it_would_score_them_whole(
     monkeypatch: pytest.MonkeyPatch,
 ):
@@ -89,6 +100,7 @@ def test_cross_fitting_scores_held_out_blocks_exactly_as_it_would_score_them_who
     monkeypatch.setattr(crossfit, "SCORE_ROWS", 7)
     monkeypatch.setattr(training, "SCORE_ROWS", 7)
     blocks, _ = crossfit.cross_fit(real, [], DEFAULT_TAGS, 0.8, 0.95, **SMALL)
+    assert whole.meta["n_fit"] == blocks.meta["n_fit"] == len(real)
     for key in ("temperature", "thresholds", "threshold_evidence", "pooled_threshold"):
         assert blocks.meta[key] == whole.meta[key], key
     assert blocks.meta["unfamiliar"] == whole.meta["unfamiliar"]
