@@ -2,6 +2,10 @@
 
 A ticket about two areas needs a human to decide where it goes (or to split it); the
 local model classifies each part and says so in a `multi_issue:` note when they disagree.
+
+A number before a full stop is not an enumeration by itself ("… for 5. Next I tried …"):
+numbered items count only as a run that counts up from 1 ("1. … 2. …", "(1) … (2) …").
+Ordinary tickets are then one part, and only real enumerations are scored part by part.
 """
 
 from __future__ import annotations
@@ -9,21 +13,21 @@ from __future__ import annotations
 import re
 from itertools import islice, pairwise
 
-_MARKERS = re.compile(
-    r"(?:^|\s)\(?[1-9][.)]\s"
-    r"|\b(?:also,? unrelated|unrelated:|separately,|side ?note:|one more thing"
+_WORDED = re.compile(
+    r"\b(?:also,? unrelated|unrelated:|separately,|side ?note:|one more thing"
     r"|while i have you|p\.?s\.?:|another (?:issue|problem|question|thing)"
     r"|on another note|additionally,|second(?:ly)?,)",
-    re.IGNORECASE | re.MULTILINE,
+    re.IGNORECASE,
 )
-# The numbered-item marker alone: what `_MARKERS` finds in a text without any worded marker.
-_NUMBERED_MARKERS = re.compile(r"(?:^|\s)\(?[1-9][.)]\s", re.MULTILINE)
+# A numbered item: its number (one digit) after the start of a line or a space.
+_NUMBERED_MARKERS = re.compile(r"(?:^|\s)\(?([1-9])[.)]\s", re.MULTILINE)
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 MIN_WORDS = 5
+MIN_ITEMS = 2  # "1." alone is a list of one: not separate issues
 
 
-# Every marker above contains one of these (in lower case) or a numbered item: a cheap
-# test that lets most tickets skip the slow alternation scan.
+# Every worded marker above contains one of these (in lower case): a cheap test that lets
+# most tickets skip the slow alternation scan.
 _HINTS = (
     "unrelated",
     "separately,",
@@ -44,7 +48,7 @@ _HINTS = (
     "second,",
     "secondly,",
 )
-_NUMBERED = re.compile(r"[1-9][.)]\s")  # looser than the marker itself: a prefilter
+_NUMBERED = re.compile(r"1[.)]\s")  # every enumeration has an item 1: a prefilter
 
 
 def _has_worded_hint(low: str) -> bool:
@@ -56,15 +60,33 @@ def _enough_words(part: str) -> bool:
     return sum(1 for _ in islice(_WORDS.finditer(part), MIN_WORDS)) >= MIN_WORDS
 
 
+def enumeration_starts(text: str) -> list[int]:
+    """Where the items of counted lists begin: runs 1, 2, 3 … of at least MIN_ITEMS items.
+
+    A "1" starts a new run; an item continuing the current run (its number one more than
+    the last) extends it; any other number ("for 5. Next", "version 2. It") is ignored."""
+    if _NUMBERED.search(text) is None:
+        return []
+    found: list[int] = []
+    run: list[int] = []
+    for m in _NUMBERED_MARKERS.finditer(text):
+        number = int(m.group(1))
+        if number == 1:
+            if len(run) >= MIN_ITEMS:
+                found.extend(run)
+            run = [m.start()]
+        elif run and number == len(run) + 1:
+            run.append(m.start())
+    if len(run) >= MIN_ITEMS:
+        found.extend(run)
+    return found
+
+
 def split_issues(text: str) -> list[str]:
     """The parts of a ticket separated by issue markers; one part when there are none."""
+    cuts = enumeration_starts(text)
     if _has_worded_hint(text.lower()):
-        markers = _MARKERS
-    elif _NUMBERED.search(text) is not None:
-        markers = _NUMBERED_MARKERS  # no worded marker can match: the cheaper scan finds the same
-    else:
-        return [text]
-    cuts = [m.start() for m in markers.finditer(text)]
+        cuts = sorted({*cuts, *(m.start() for m in _WORDED.finditer(text))})
     if not cuts:
         return [text]
     bounds = [0, *cuts, len(text)]

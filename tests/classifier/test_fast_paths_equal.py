@@ -108,19 +108,24 @@ def test_tokens_are_the_word_pattern_on_the_normalised_text():
         assert features.tokens(text) == reference(text)
 
 
-def test_issue_split_is_unchanged():
+def test_issue_split_agrees_with_a_plain_reading_of_its_rules():
     from itertools import pairwise
 
     from bot.classifier import segments
 
     def reference(text: str) -> list[str]:
-        low = text.lower()
-        if not any(h in low for h in segments._HINTS) and not segments._NUMBERED.search(text):
-            return [text]
-        cuts = [m.start() for m in segments._MARKERS.finditer(text)]
+        cuts = {m.start() for m in segments._WORDED.finditer(text)}
+        items = [(int(m.group(1)), m.start()) for m in segments._NUMBERED_MARKERS.finditer(text)]
+        runs: list[list[int]] = []
+        for number, at in items:
+            if number == 1:
+                runs.append([at])
+            elif runs and number == len(runs[-1]) + 1:
+                runs[-1].append(at)
+        cuts.update(at for run in runs if len(run) >= 2 for at in run)
         if not cuts:
             return [text]
-        parts = [text[a:b] for a, b in pairwise([0, *cuts, len(text)])]
+        parts = [text[a:b] for a, b in pairwise([0, *sorted(cuts), len(text)])]
         return [p for p in parts if len(segments._WORDS.findall(p)) >= segments.MIN_WORDS] or [text]
 
     for text in _mixed_texts():

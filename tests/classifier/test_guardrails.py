@@ -177,6 +177,37 @@ def test_a_ticket_about_two_areas_is_flagged_multi_issue(bundled):
     assert not any(n.startswith("multi_issue") for n in single.notes)
 
 
+def test_only_counted_lists_and_worded_markers_split_a_ticket():
+    from bot.classifier.segments import split_issues
+
+    # A sentence ending in a number is not an enumeration.
+    prose = (
+        "The export has been slow for 5. Next we tried the other browser and waited for 3. "
+        "Then it failed on page 2. Nothing else changed on our side this week."
+    )
+    assert split_issues(prose) == [prose]
+    # A list of one, or numbers that do not count up from 1, are not separate issues either.
+    assert len(split_issues("Steps we took: 1. opened the billing page and saw nothing")) == 1
+    listed = (
+        "Two things:\n1. The invoice for March shows the wrong amount for our seats.\n"
+        "2. The login page rejects every two-factor code we type in."
+    )
+    assert [p.strip()[:2] for p in split_issues(listed)] == ["1.", "2."]
+    worded = (
+        "The invoice for March shows the wrong amount for our seats. "
+        "Also, unrelated: the login page rejects every code we type."
+    )
+    assert len(split_issues(worded)) == 2
+
+
+def test_a_number_at_a_sentence_end_never_flags_multi_issue(bundled):
+    text = (
+        "We were billed for 12 seats but we only have 5. Next month we add 3. "
+        "Please correct the invoice amount for March and send a new copy."
+    )
+    assert not any(n.startswith("multi_issue") for n in bundled.predict(text).notes)
+
+
 def test_calibrated_threshold_comes_from_the_prediction_and_a_pinned_one_wins(tmp_path: Path):
     policies = policies_from()
     assert policies.policies["bug"].threshold == "calibrated"
