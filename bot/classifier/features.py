@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+from bot.classifier.translate import ascii_fast
+
 MAX_CHARS = 3000  # the first screenful decides the topic; long threads add noise and time
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -21,6 +23,7 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 # included) separates words, except the apostrophe the word pattern allows inside a word.
 _ASCII_SEPARATORS = {c: " " for c in range(128) if not chr(c).isalnum() and chr(c) != "'"}
 _ASCII_DIGITS = "0123456789"
+_separate = ascii_fast(_ASCII_SEPARATORS)
 
 
 def normalise(text: str) -> str:
@@ -38,12 +41,12 @@ def normalise(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """The words of the normalised text, in order.
 
-    ASCII text is split by one `translate` and one `split` (in C) into chunks no word
+    ASCII text is split by one bytes `translate` and one `split` (in C) into chunks no word
     crosses; only a chunk with an apostrophe needs the pattern. Other text uses the pattern."""
     text = normalise(text)
     if not text.isascii():
         return _WORD.findall(text)
-    chunks = text.translate(_ASCII_SEPARATORS).split()
+    chunks = _separate(text).split()
     if "'" not in text:
         return chunks
     find = _WORD.findall

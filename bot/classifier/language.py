@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.classifier.textcache import text_cache
+from bot.classifier.translate import ascii_fast
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(words.split())
@@ -54,13 +55,16 @@ _SCRIPTS = re.compile("|".join(f"(?P<{name}>{rx}+)" for name, rx in _SCRIPT_RANG
 _NON_LATIN = re.compile(r"[\u0370-\u0e7f\u3040-\ud7af]")
 SAMPLE_CHARS = 2000
 _ASCII_NON_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
+_non_letters_to_spaces = ascii_fast(_ASCII_NON_LETTERS)
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _VOWELS = "aeiouyäöüéèáíóúàâêîôûãõ"
 _CONSONANTS = "bcdfghjklmnpqrstvwxz"
 # Each letter of a word as its class: "c" a consonant, "v" a vowel (y included), any other
 # letter as itself (never "c" or "v", which are consonants). Keyboard mash is a word with five
 # consonants in a row or with no vowel at all: two substring tests on the translated word.
-_CLASSES = str.maketrans({**dict.fromkeys(_CONSONANTS, "c"), **dict.fromkeys(_VOWELS, "v")})
+_CLASSES = ascii_fast(
+    {**dict.fromkeys(map(ord, _CONSONANTS), "c"), **dict.fromkeys(map(ord, _VOWELS), "v")}
+)
 MIN_HITS = 3
 _ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
 
@@ -75,7 +79,7 @@ class Language:
 
 def _words(text: str) -> list[str]:
     """Letter runs of the text: one translate and one split (in C) for ASCII text."""
-    return text.translate(_ASCII_NON_LETTERS).split() if text.isascii() else _TOKEN.findall(text)
+    return _non_letters_to_spaces(text).split() if text.isascii() else _TOKEN.findall(text)
 
 
 @text_cache(512)
@@ -84,35 +88,31 @@ def detect(text: str) -> Language:
     sample = text[:SAMPLE_CHARS]
     low = sample.lower()
     words = _words(low)
-    letters = sum(map(len, words))
-    if not letters:
+    if not words:  # no letters at all
         return Language(None)
     if _NON_LATIN.search(sample):
+        letters = sum(map(len, words))
         per_script: Counter[str] = Counter()
         for m in _SCRIPTS.finditer(sample):
             per_script[m.lastgroup or ""] += m.end() - m.start()
         for name in _SCRIPT_RANGES:
             if per_script[name] > 0.5 * letters:
                 return Language(name)
-    counts = Counter(words)
-    # Keyboard mash, judged once per distinct word of four letters or more.
-    long = [w for w in counts if len(w) >= 4]
-    long_words = sum(map(counts.__getitem__, long))
-    classes = " ".join(long).translate(_CLASSES).split()
-    mashed = sum(
-        counts[w] for w, c in zip(long, classes, strict=True) if "ccccc" in c or "v" not in c
-    )
-    garbled = long_words >= 4 and mashed > 0.5 * long_words
+    # Keyboard mash: among the words of four letters or more, a word with five consonants
+    # in a row or no vowel at all. One translate of all of them (in C), one test per word.
+    classes = _CLASSES(" ".join([w for w in words if len(w) >= 4])).split()
+    mashed = sum(1 for c in classes if "ccccc" in c or "v" not in c)
+    garbled = len(classes) >= 4 and mashed > 0.5 * len(classes)
     # Capitalised words are left out of the count: names ("Uma", "Del", "Van") are not
     # evidence of a language, while function words are mostly written in lower case (every
     # stop word is, so a word equal to one is in lower case). E-mail addresses and links
     # carry names too ("uma.tanaka@…").
     plain = _ADDRESS.sub(" ", sample) if "@" in low or "http" in low or "www." in low else sample
-    small = Counter(_words(plain))
     hits = dict.fromkeys(_STOPWORDS, 0)
-    for word in small.keys() & _STOP_LANGUAGES.keys():  # one set operation, then a few words
-        for lang in _STOP_LANGUAGES[word]:
-            hits[lang] += small[word]
+    stop = _STOP_LANGUAGES
+    for word in filter(stop.__contains__, _words(plain)):  # a few words: a short loop
+        for lang in stop[word]:
+            hits[lang] += 1
     ranked = sorted(hits.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < MIN_HITS or top < 1.5 * second:

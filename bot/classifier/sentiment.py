@@ -30,6 +30,7 @@ import numpy as np
 
 from bot.classifier.base import ModelFileError
 from bot.classifier.textcache import TextCache
+from bot.classifier.translate import ascii_fast
 
 FORMAT = 1
 BUNDLED_TONE_MODEL = Path(__file__).resolve().parent / "data" / "tone-model.npz"
@@ -56,6 +57,7 @@ def _token_table() -> dict[int, str]:
 
 
 _TABLE = _token_table()
+_to_words = ascii_fast(_TABLE)
 # Emoticons that carry tone, counted in C rather than found by a regex.
 _EMOTICONS = (":)", ":-)", ":(", ":-(", ":d", ";)", ":p", ":'(", "<3")
 _EMOJI = re.compile(r"[\u2600-\u27bf\U0001f300-\U0001faff]")
@@ -83,7 +85,7 @@ def tone_tokens(text: str) -> list[str]:
     low = low.replace("!", " ! ").replace("?", " ? ")
     if not low.isascii():
         low = _EMOJI.sub(r" \g<0> ", low)
-    words = low.translate(_TABLE).split()
+    words = _to_words(low).split()
     for mark in marks:
         words += [mark] * low.count(mark)
     return words
