@@ -38,6 +38,23 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("0", text)
 
 
+def _plain_apostrophes(spaced: str) -> bool:
+    """Whether every apostrophe of the separated ASCII text sits inside a word ("don't"),
+    at most one per chunk: then each chunk is exactly one word of the pattern. Only the
+    apostrophes are visited (a few per ticket), never every chunk."""
+    at = spaced.find("'")
+    last = len(spaced) - 1
+    previous = -1
+    while at != -1:
+        if at == 0 or at == last or spaced[at - 1] in " '" or spaced[at + 1] in " '":
+            return False
+        if previous != -1 and spaced.find(" ", previous, at) == -1:
+            return False  # two in one chunk ("rock'n'roll")
+        previous = at
+        at = spaced.find("'", at + 1)
+    return True
+
+
 def tokens(text: str) -> list[str]:
     """The words of the normalised text, in order.
 
@@ -46,8 +63,9 @@ def tokens(text: str) -> list[str]:
     text = normalise(text)
     if not text.isascii():
         return _WORD.findall(text)
-    chunks = _separate(text).split()
-    if "'" not in text:
+    spaced = _separate(text)
+    chunks = spaced.split()
+    if "'" not in text or _plain_apostrophes(spaced):
         return chunks
     find = _WORD.findall
     return [w for c in chunks for w in ((c,) if "'" not in c else find(c))]

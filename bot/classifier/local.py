@@ -28,6 +28,7 @@ from bot.classifier.features import MAX_CHARS, char_grams, tokens
 from bot.classifier.segments import split_issues
 from bot.classifier.sentiment import read_tones
 from bot.classifier.signals import read_signals
+from bot.classifier.sparse import segment_product, transposed
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -183,7 +184,8 @@ class LocalModel:
         self._idf = model.idf
         # Row-major: a batch gathers whole rows (one per feature); the file stores the
         # weights column-major, where each gathered row is scattered over the whole array.
-        self._coef = np.ascontiguousarray(model.coef)
+        # One float64 row per tag (widened once, exactly): see bot.classifier.sparse.
+        self._coef_t = transposed(model.coef)
         self._intercept = model.intercept
         self._emb_coef = model.emb_coef
         self._prototypes = model.prototypes
@@ -279,9 +281,7 @@ class LocalModel:
         norms = np.sqrt(np.bincount(row, weights=weights * weights, minlength=len(texts)))
         weights /= np.where(norms > 0, norms, 1.0)[row]
         first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
-        # The float32 weights widened in the product itself (the same values as widening first).
-        terms = np.multiply(self._coef[idx], weights[:, None], dtype=np.float64)
-        out[row[first]] = np.add.reduceat(terms, first, axis=0)
+        out[row[first]] = segment_product(self._coef_t, idx, weights, first)
         return out
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray | None:
