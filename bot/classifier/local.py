@@ -17,14 +17,14 @@ import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, pairwise, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.classifier.base import ModelFileError, Prediction
-from bot.classifier.features import MAX_CHARS, char_grams, tokens
+from bot.classifier.features import MAX_CHARS
+from bot.classifier.featurise import BatchFeaturiser
 from bot.classifier.segments import split_issues
 from bot.classifier.sentiment import read_tones
 from bot.classifier.signals import read_signals
@@ -42,7 +42,6 @@ REBUILD_HINT = "rebuild it with: triage-bot train"
 
 
 DEFAULT_MODEL_PATH = Path("models/triage-model.npz")
-GRAM_CACHE_WORDS = 50_000
 MULTI_ISSUE_NOTE = "multi_issue"
 UNFAMILIAR_NOTE = "unfamiliar"  # a Prediction note: the text is unlike the training tickets
 NEIGHBOURS = 3  # familiarity = mean cosine to this many nearest training prototypes
@@ -168,19 +167,7 @@ class LocalModel:
         self.thresholds: dict[str, float] = {
             tag: (math.inf if raw.get(tag) is None else float(raw[tag])) for tag in self.tags
         }
-        self._vocab = {term: i for i, term in enumerate(model.terms)}
-        # Words (`w:` unigrams) by the bare word, and bigrams keyed by (word, word): `map`
-        # and `pairwise` look them up in C, without formatting a string per token.
-        self._words = {
-            term[2:]: i
-            for term, i in self._vocab.items()
-            if term.startswith("w:") and " " not in term
-        }
-        self._bigrams = {
-            tuple(term[2:].split(" ", 1)): i
-            for term, i in self._vocab.items()
-            if term.startswith("w:") and " " in term
-        }
+        self._featuriser = BatchFeaturiser(model.terms)
         self._idf = model.idf
         # Row-major: a batch gathers whole rows (one per feature); the file stores the
         # weights column-major, where each gathered row is scattered over the whole array.
@@ -206,7 +193,6 @@ class LocalModel:
                     f"model {self.version} was trained with another embedding table than the "
                     f"one installed; {REBUILD_HINT}"
                 )
-        self._gram_cache: dict[str, np.ndarray] = {}
         self.loaded_mtime: int | None = None  # set by bot.classifier.jobs to notice new files
 
     @property
@@ -221,62 +207,21 @@ class LocalModel:
         model.loaded_mtime = path.stat().st_mtime_ns
         return model
 
-    def _grams(self, word: str) -> np.ndarray:
-        """Vocabulary indices of a word's character n-grams (cached: words repeat a lot)."""
-        cache = self._gram_cache
-        if len(cache) >= GRAM_CACHE_WORDS:
-            cache.clear()
-        vocab = self._vocab
-        found = cache[word] = np.array(
-            [i for g in char_grams(word) if (i := vocab.get(g)) is not None], dtype=np.int32
-        )
-        return found
-
-    def _sorted_ids(self, text: str) -> np.ndarray:
-        """Vocabulary indices of the text's features, sorted, each as often as it occurs
-        (-1 for unknown words and pairs): the same features as `analyze`. Words and pairs
-        are looked up by `map` (in C); each distinct word's n-grams come from the cache."""
-        words = tokens(text)
-        distinct = set(words)
-        cache = self._gram_cache
-        try:
-            grams = list(map(cache.__getitem__, distinct))
-        except KeyError:  # new words: learn them once
-            grams = [cache[w] if w in cache else self._grams(w) for w in distinct]
-        direct = chain(
-            map(self._words.get, words, repeat(-1)),
-            map(self._bigrams.get, pairwise(words), repeat(-1)),
-        )
-        # int32 (a vocabulary is far below 2**31 features): half the bytes to sort.
-        ids = np.concatenate([np.fromiter(direct, np.int32), *grams])
-        ids.sort()  # one small sort per text: much faster than one big sort per batch
-        return ids
-
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(vocabulary indices, counts) of the text: the same features as `analyze`."""
-        ids = self._sorted_ids(text)
-        return np.unique(ids[ids >= 0], return_counts=True)
+        _, idx, tf = self._featuriser.counts([text])
+        return idx, tf
 
     def _tfidf_logits(self, texts: Sequence[str]) -> np.ndarray:
         """TF-IDF part of the logits: sublinear tf x idf, L2-normalised, times the weights.
 
-        The batch is one sparse matrix (row, feature, count), counted from each text's
-        sorted indices in one pass, and one segment sum per row gives the product. A row's
+        The batch is one sparse matrix (row, feature, count) from BatchFeaturiser, and one
+        segment sum per row and tag gives the product. A row's
         sums run over its own features in order, so a text scores the same alone or in a batch."""
         out = np.zeros((len(texts), len(self.tags)), dtype=np.float64)
-        parts = [self._sorted_ids(text) for text in texts]
-        ids = np.concatenate(parts)
-        rows = np.repeat(np.arange(len(texts), dtype=np.int64), [len(p) for p in parts])
-        known = ids >= 0
-        width = len(self._idf)
-        keys = rows[known] * width + ids[known]  # ascending: rows in order, each row sorted
-        if not keys.size:
+        row, idx, tf = self._featuriser.counts(texts)
+        if not row.size:
             return out
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        tf = np.diff(np.append(starts, keys.size))
-        keys = keys[starts]
-        row = keys // width
-        idx = keys - row * width
         weights = ((1.0 + np.log(tf, dtype=np.float32)) * self._idf[idx]).astype(np.float64)
         norms = np.sqrt(np.bincount(row, weights=weights * weights, minlength=len(texts)))
         weights /= np.where(norms > 0, norms, 1.0)[row]

@@ -153,3 +153,31 @@ def test_tone_scores_are_the_same_alone_or_in_a_batch_and_past_the_cache():
     many = [f"ticket {i}: I was charged twice" for i in range(sentiment.TONE_CACHE + 10)]
     assert sentiment.read_tones(many) == [model.read(t) for t in many]
     assert sentiment.read_tone(many[0]) == model.read(many[0])
+
+
+def _analyzed(terms: list[str], text: str) -> dict[int, int]:
+    from collections import Counter
+
+    from bot.classifier.features import analyze
+
+    vocab = {t: i for i, t in enumerate(terms)}
+    return dict(Counter(vocab[f] for f in analyze(text) if f in vocab))
+
+
+def test_batch_features_are_the_analyzer_features_counted(monkeypatch):
+    """Batched counts equal `analyze` (what training saw), also after forgetting words."""
+    from bot.classifier import featurise
+    from bot.classifier.local import BUNDLED_MODEL, read_model
+
+    terms = read_model(BUNDLED_MODEL).terms
+    texts = [*_mixed_texts()[:600], *labelled_texts()[:400]]
+    monkeypatch.setattr(featurise, "LEARNED_WORDS", 50)  # forget often, grow past it
+    batcher = featurise.BatchFeaturiser(terms)
+    for start in range(0, len(texts), 97):
+        batch = texts[start : start + 97]
+        row, idx, tf = batcher.counts(batch)
+        for i, text in enumerate(batch):
+            mine = row == i
+            assert dict(zip(idx[mine].tolist(), tf[mine].tolist(), strict=True)) == _analyzed(
+                terms, text
+            )

@@ -1,0 +1,156 @@
+"""The local model's TF-IDF features for a whole batch at once: the same features as
+`bot.classifier.features.analyze`, counted with a handful of numpy calls per batch.
+
+Each word gets a number once: the words of the vocabulary's unigrams and bigrams at load,
+any other word the first time it is seen. Per number the table keeps the word's unigram
+id and its character n-gram ids (in one flat array), and a bigram is found by its pair of
+numbers in one sorted array. A batch is then: tokenise each text (C string calls), one
+`map` of all its words to numbers, and array operations for unigrams, bigrams, each text's
+distinct words and their n-grams; no Python step per feature and no numpy call per text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain, repeat
+
+import numpy as np
+
+from bot.classifier.features import char_grams, tokens
+
+LEARNED_WORDS = 50_000  # words outside the vocabulary remembered (all forgotten when full)
+
+
+class BatchFeaturiser:
+    """Texts -> sorted (row, feature id, count) of their features in the vocabulary."""
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.width = len(terms)
+        self._vocab = dict(zip(terms, range(len(terms)), strict=True))
+        unigrams: dict[str, int] = {}
+        pairs: list[tuple[str, str, int]] = []
+        for i, term in enumerate(terms):
+            if term.startswith("w:"):
+                first, space, second = term[2:].partition(" ")
+                if space:
+                    pairs.append((first, second, i))
+                else:
+                    unigrams[first] = i
+        fixed = list(dict.fromkeys(chain(unigrams, *((a, b) for a, b, _ in pairs))))
+        self._fixed_words = fixed
+        self._fixed = len(fixed)
+        self._numbers: dict[str, int] = dict(zip(fixed, range(len(fixed)), strict=True))
+        self._capacity = self._fixed + LEARNED_WORDS
+        self._unigram = np.full(self._capacity, -1, dtype=np.int64)
+        known = [self._numbers[w] for w in unigrams]
+        self._unigram[known] = list(unigrams.values())
+        numbers = self._numbers
+        keys = np.array(
+            [numbers[a] * self._fixed + numbers[b] for a, b, _ in pairs], dtype=np.int64
+        )
+        order = np.argsort(keys, kind="stable")
+        self._pair_keys = keys[order] if keys.size else np.array([-1], dtype=np.int64)
+        self._pair_ids = (
+            np.array([i for _, _, i in pairs], dtype=np.int64)[order]
+            if keys.size
+            else np.array([0], dtype=np.int64)
+        )
+        self._learned: list[str] = []
+        self._forget_grams()
+
+    def _forget_grams(self) -> None:
+        """Drop every learned word and every word's n-grams (they are found again on use)."""
+        for word in self._learned:
+            del self._numbers[word]
+        self._learned = []
+        self._gram_start = np.zeros(self._capacity, dtype=np.int64)
+        self._gram_count = np.full(self._capacity, -1, dtype=np.int64)  # -1: not yet found
+        self._grams = np.zeros(1 << 16, dtype=np.int64)
+        self._grams_used = 0
+
+    def _number(self, words: list[str]) -> np.ndarray:
+        """The words' numbers, learning the words never seen."""
+        get = self._numbers.get
+        nums = np.fromiter(map(get, words, repeat(-1)), np.int64, len(words))
+        missing = np.flatnonzero(nums < 0)
+        if missing.size:
+            new = list(dict.fromkeys(words[i] for i in missing))
+            if len(self._learned) + len(new) > LEARNED_WORDS:
+                self._forget_grams()
+                new = list(dict.fromkeys(w for w in words if w not in self._numbers))
+            start = self._fixed + len(self._learned)
+            self._reserve(start + len(new))
+            self._numbers.update(zip(new, range(start, start + len(new)), strict=True))
+            self._learned.extend(new)
+            nums = np.fromiter(map(get, words, repeat(-1)), np.int64, len(words))
+        return nums
+
+    def _reserve(self, size: int) -> None:
+        """Room for `size` numbered words (one batch may bring more than LEARNED_WORDS)."""
+        if size <= self._capacity:
+            return
+        more = size - self._capacity
+        self._unigram = np.concatenate([self._unigram, np.full(more, -1, dtype=np.int64)])
+        self._gram_start = np.concatenate([self._gram_start, np.zeros(more, dtype=np.int64)])
+        self._gram_count = np.concatenate([self._gram_count, np.full(more, -1, dtype=np.int64)])
+        self._capacity = size
+
+    def _find_grams(self, nums: np.ndarray) -> None:
+        """Fill in the n-gram ids of the numbered words not looked up yet."""
+        todo = nums[self._gram_count[nums] < 0]
+        if not todo.size:
+            return
+        vocab = self._vocab
+        fixed, learned, n_fixed = self._fixed_words, self._learned, self._fixed
+        for number in todo.tolist():
+            word = fixed[number] if number < n_fixed else learned[number - n_fixed]
+            found = [i for g in char_grams(word) if (i := vocab.get(g)) is not None]
+            end = self._grams_used + len(found)
+            if end > self._grams.size:
+                grown = np.zeros(max(end, 2 * self._grams.size), dtype=np.int64)
+                grown[: self._grams_used] = self._grams[: self._grams_used]
+                self._grams = grown
+            self._grams[self._grams_used : end] = found
+            self._gram_start[number] = self._grams_used
+            self._gram_count[number] = len(found)
+            self._grams_used = end
+
+    def counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, feature id, count) of every feature of the texts, sorted by row then id."""
+        words = [tokens(text) for text in texts]
+        flat = list(chain.from_iterable(words))
+        nums = self._number(flat)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), list(map(len, words)))
+        unigram = self._unigram[nums]
+        has = unigram >= 0
+        # Bigrams: neighbours in one text, both words of the vocabulary's pairs.
+        first, second = nums[:-1], nums[1:]
+        pair = (rows[:-1] == rows[1:]) & (first < self._fixed) & (second < self._fixed)
+        keys = first[pair] * self._fixed + second[pair]
+        at = np.minimum(np.searchsorted(self._pair_keys, keys), self._pair_keys.size - 1)
+        hit = self._pair_keys[at] == keys
+        # Character n-grams of each text's distinct words.
+        distinct = np.sort(rows * self._capacity + nums)
+        if distinct.size:
+            distinct = distinct[np.concatenate(([True], distinct[1:] != distinct[:-1]))]
+        word_row = distinct // self._capacity
+        word_num = distinct - word_row * self._capacity
+        self._find_grams(word_num)
+        sizes = self._gram_count[word_num]
+        total = int(sizes.sum())
+        ends = np.cumsum(sizes)
+        at_gram = np.arange(total, dtype=np.int64) + np.repeat(
+            self._gram_start[word_num] - (ends - sizes), sizes
+        )
+        ids = np.concatenate([unigram[has], self._pair_ids[at[hit]], self._grams[at_gram]])
+        owner = np.concatenate([rows[has], rows[:-1][pair][hit], np.repeat(word_row, sizes)])
+        keys = owner * self.width + ids
+        keys.sort()
+        if not keys.size:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        tf = np.diff(np.append(starts, keys.size))
+        keys = keys[starts]
+        row = keys // self.width
+        return row, keys - row * self.width, tf
