@@ -113,8 +113,9 @@ def detect(text: str) -> Language:
     for word in filter(stop.__contains__, _words(plain)):  # a few words: a short loop
         for lang in stop[word]:
             hits[lang] += 1
-    ranked = sorted(hits.items(), key=lambda item: -item[1])
-    (best, top), (_, second) = ranked[0], ranked[1]
+    best = max(hits, key=hits.__getitem__)  # the first of equals, as a stable sort gives
+    top = hits.pop(best)
+    second = max(hits.values())
     if top < MIN_HITS or top < 1.5 * second:
         return Language(None, garbled)
     return Language(best, garbled)

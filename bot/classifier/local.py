@@ -299,11 +299,17 @@ class LocalModel:
         )
         areas = self._issue_areas_many(texts)
         read_tones(texts)  # the tone model reads the batch at once; read_signals finds it cached
+        # Plain Python floats (the same doubles): per-ticket work without numpy scalars.
+        rows = probs.tolist()
+        bests = np.argmax(probs, axis=1).tolist()  # first maximum: ties break by tag order
+        familiar_list = familiar.tolist() if familiar is not None else None
+        unfamiliar_below = self.unfamiliar_threshold
+        tags, thresholds, version = self.tags, self.thresholds, self.version
         out = []
         for i, text in enumerate(texts):
-            row = probs[i]
-            best = int(np.argmax(row))  # first maximum: ties break by tag order
-            tag = self.tags[best]
+            row = rows[i]
+            best = bests[i]
+            tag = tags[best]
             signals = read_signals(text)
             notes = [f"complaint:{name}" for name in signals.complaints]
             if signals.sarcasm:
@@ -311,21 +317,21 @@ class LocalModel:
             if len(areas[i]) > 1:
                 notes.append(f"{MULTI_ISSUE_NOTE}:{'+'.join(areas[i])}")
             if (
-                familiar is not None
-                and self.unfamiliar_threshold is not None
-                and familiar[i] < self.unfamiliar_threshold
+                familiar_list is not None
+                and unfamiliar_below is not None
+                and familiar_list[i] < unfamiliar_below
             ):
-                notes.append(f"{UNFAMILIAR_NOTE}:{familiar[i]:.2f}")
+                notes.append(f"{UNFAMILIAR_NOTE}:{familiar_list[i]:.2f}")
             out.append(
                 Prediction(
                     tag=tag,
-                    confidence=round(float(row[best]), 4),
+                    confidence=round(row[best], 4),
                     sentiment=signals.sentiment,
-                    scores={t: round(float(p), 4) for t, p in zip(self.tags, row, strict=True)},
-                    model_version=self.version,
+                    scores={t: round(p, 4) for t, p in zip(tags, row, strict=True)},
+                    model_version=version,
                     notes=notes,
-                    calibrated_threshold=self.thresholds.get(tag),
-                    tag_thresholds=self.thresholds,
+                    calibrated_threshold=thresholds.get(tag),
+                    tag_thresholds=thresholds,
                 )
             )
         return out
