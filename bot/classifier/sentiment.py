@@ -227,7 +227,10 @@ class ToneModel:
         pos = np.zeros(n_texts)
         neg = np.zeros(n_texts)
         if ids.size:
-            uniq, tf = np.unique(owner * (n + N_DENSE) + ids, return_counts=True)
+            # np.unique(..., return_counts=True) by one sort and one comparison (faster).
+            found = np.sort(owner * (n + N_DENSE) + ids)
+            runs = np.flatnonzero(np.concatenate(([True], found[1:] != found[:-1])))
+            uniq, tf = found[runs], np.diff(np.append(runs, found.size))
             row = uniq // (n + N_DENSE)
             idx = uniq - row * (n + N_DENSE)
             w = (1.0 + np.log(tf)) * self._idf[idx]
