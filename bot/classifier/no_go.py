@@ -5,14 +5,14 @@ minute, so these are detected by named, readable patterns (English plus the comm
 European phrasings) and switched on per deployment in `_global.yml` (`no_go_topics`)
 or per policy. Each match names the topic in the ticket's review reasons.
 
-All topics are found in one pass over the whole text by the same kind of automaton as
-the complaint signals (bot.classifier.signals), not by one regex search per topic.
+All topics are found in the same one pass over the whole text as the complaint signals
+(bot.classifier.signals scans for both with one automaton), not by one regex search per
+topic.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from bot.classifier.textcache import text_cache
 
@@ -58,20 +58,13 @@ NO_GO_TOPICS: dict[str, re.Pattern[str]] = {
 }
 
 
-@lru_cache(maxsize=1)
-def _scanner():
-    from bot.classifier.signals import build_scanner
-
-    return build_scanner(NO_GO_PATTERNS)
-
-
 @text_cache()
 def _found(text: str) -> frozenset[str]:
-    from bot.classifier.signals import MAX_SCAN_CHARS, scan_with
+    from bot.classifier.signals import MAX_SCAN_CHARS, no_go_found
 
     if len(text) > MAX_SCAN_CHARS:  # such a ticket goes to review anyway; still name the topic
         return frozenset(name for name, rx in NO_GO_TOPICS.items() if rx.search(text))
-    return frozenset(scan_with(*_scanner(), text))
+    return no_go_found(text)  # the guardrail signals' one pass over the text finds them too
 
 
 def no_go_topics(text: str, enabled: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 import ahocorasick
 
 from bot.classifier.base import Sentiment
+from bot.classifier.no_go import NO_GO_PATTERNS
 from bot.classifier.textcache import text_cache
 
 # Longer than this, even one pass is not done: the ticket goes to a human (`too_long`).
@@ -230,6 +231,7 @@ DELIGHT = (
     r"\b(?:delighted|thrilled|enjoy(?:ed|ing)?|fun)\b",
 )
 
+NO_GO_PREFIX = "no_go:"
 # Every group of patterns the scanner reports, by name. Order matters only within a group
 # (as in an alternation: at one spot the first pattern that matches wins).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -245,9 +247,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "negative": _NEGATIVE,
     "ordeal": ORDEAL,
     "delight": DELIGHT,
+    # The no-go topics ride along in the same pass (bot.classifier.no_go reads them here).
+    **{f"{NO_GO_PREFIX}{name}": patterns for name, patterns in NO_GO_PATTERNS.items()},
 }
 # Which text a group reads: all of it, without courtesy formulas, or without quotes too.
 _READS = {
+    **{f"{NO_GO_PREFIX}{name}": "text" for name in NO_GO_PATTERNS},
     "sarcasm": "text",
     "negative": "text",
     "sarcasm_if_complaint": "plain",
@@ -373,8 +378,10 @@ def scan_with(
 ) -> dict[str, list[tuple[int, int]]]:
     """`scan` with another scanner (`build_scanner`): the no-go topics have their own."""
     low = text.lower()
-    if len(low) != len(text):  # a few letters change length when lower-cased
-        low = text
+    if len(low) != len(text):  # "İ" lower-cases to two characters; the patterns read it as i
+        low = text.replace("\u0130", "i").lower()
+        if len(low) != len(text):
+            low = text
     found: dict[tuple[int, str], tuple[int, int]] = {}  # (start, group) -> (order, end)
     for end, (size, ids, free) in automaton.iter(low):
         start = end - size + 1
@@ -438,6 +445,14 @@ def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
             found if reads == "text" else _outside(found, courtesy if reads == "polite" else holes)
         )
     return out
+
+
+def no_go_found(text: str) -> frozenset[str]:
+    """The no-go topics (bot.classifier.no_go) the text touches, from the same one pass
+    (and cache) as the signals; a text longer than MAX_SCAN_CHARS is only partly scanned."""
+    return frozenset(
+        group[len(NO_GO_PREFIX) :] for group in _hits(text) if group.startswith(NO_GO_PREFIX)
+    )
 
 
 @text_cache()

@@ -54,3 +54,12 @@ def test_unknown_topic_in_global_settings_is_a_policy_problem(tmp_path: Path):
         handle.write("no_go_topics: [legal_threat, astrology]\n")
     _, problems = load_policies(target)
     assert any("astrology" in str(p) and "_global.yml" in str(p) for p in problems)
+
+
+def test_a_capital_dotted_i_elsewhere_does_not_hide_a_capitalised_topic():
+    # "İ" lower-cases to two characters; the one-pass scan must still read "Delete" as "delete".
+    text = "İstanbul office here.\nDelete account and all our data, please. I was Charged twice."
+    assert no_go_topics(text, ["account_deletion"]) == ["account_deletion"]
+    from bot.classifier.signals import keyword_signals
+
+    assert "money" in keyword_signals(text).complaints

@@ -83,7 +83,7 @@ def test_the_scan_is_one_automaton_pass_whatever_the_number_of_patterns(monkeypa
     real = signals._PATTERNS
     counting = [signals._Pattern(p.group, p.order, _Counting(p.rx, tried)) for p in real]
     monkeypatch.setattr(signals, "_PATTERNS", counting)
-    scan("The report looks as expected and the numbers add up. " * 100)
+    scan("The summary looks as expected and the numbers add up. " * 100)
     assert tried == []
     found = scan("I was charged twice.\n" * 100)
     assert len(found["complaint:money"]) == 100
