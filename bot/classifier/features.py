@@ -8,6 +8,7 @@ trained on. Word uni/bi-grams carry topic; character 3-5-grams of words survive 
 from __future__ import annotations
 
 import re
+import string
 from itertools import pairwise
 
 from bot.classifier.translate import ascii_fast
@@ -27,13 +28,43 @@ _separate = ascii_fast(_ASCII_SEPARATORS)
 _zero_digits = ascii_fast({ord(d): "0" for d in _ASCII_DIGITS})
 
 
+_EMAIL_LOCAL = frozenset(string.ascii_letters + string.digits + "_.+-")  # its local part, ASCII
+
+
+def _sub_emails(text: str) -> str:
+    """`_EMAIL.sub(" emailtoken ", text)` for ASCII text, trying the pattern only at an "@".
+
+    A match's "@" is the first one after its start (the local part cannot hold one), and
+    its leftmost start is where the run of local-part characters before that "@" begins
+    (never before the previous match's end, where the scan resumes). The pattern alone
+    would try its leading character class at every position of the text."""
+    out: list[str] = []
+    done = 0
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > done and text[start - 1] in _EMAIL_LOCAL:
+            start -= 1
+        found = _EMAIL.match(text, start) if start < at else None
+        if found is None:
+            at = text.find("@", at + 1)
+            continue
+        out += (text[done:start], " emailtoken ")
+        done = found.end()
+        at = text.find("@", done)
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
 def normalise(text: str) -> str:
     """Lower-case text with URLs, e-mail addresses and numbers collapsed to placeholders."""
     text = text[:MAX_CHARS].lower()
     if "http" in text or "www." in text:  # cheap guards: most tickets have neither
         text = _URL.sub(" urltoken ", text)
     if "@" in text:
-        text = _EMAIL.sub(" emailtoken ", text)
+        text = _sub_emails(text) if text.isascii() else _EMAIL.sub(" emailtoken ", text)
     if not text.isascii():
         return _DIGITS.sub("0", text)
     if not any(d in text for d in _ASCII_DIGITS):

@@ -181,3 +181,13 @@ def test_batch_features_are_the_analyzer_features_counted(monkeypatch):
             assert dict(zip(idx[mine].tolist(), tf[mine].tolist(), strict=True)) == _analyzed(
                 terms, text
             )
+
+
+def test_email_placeholders_are_the_patterns_substitution():
+    from bot.classifier.features import _EMAIL, _sub_emails
+
+    rng = random.Random(3)
+    pieces = ["a", "b.", "+", "-", "_", "@", " ", "x.y", ".com", "@@", "mail", "9", "\n", ",", ".."]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        assert _sub_emails(text) == _EMAIL.sub(" emailtoken ", text), text
