@@ -69,6 +69,45 @@ MIN_HITS = 3
 _ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
 
 
+_LINK_START = re.compile(r"(?:https?://|www\.)(?=\S)", re.IGNORECASE)  # and one more
+_ASCII_SPACES = tuple(
+    c for c in map(chr, range(128)) if c.isspace()
+)  # what the pattern's `\s` matches
+
+
+def _address_chunk(chunk: str) -> str:
+    """What `_ADDRESS.sub(" ", chunk)` leaves of one whitespace-free chunk."""
+    if "@" in chunk[1:-1]:
+        return " "  # `\\S+@\\S+` from the chunk's start to its end
+    link = _LINK_START.search(chunk)
+    return chunk if link is None else chunk[: link.start()] + " "
+
+
+def _without_addresses(text: str) -> str:
+    """`_ADDRESS.sub(" ", text)` up to whitespace: the same words, with e-mail addresses
+    and links dropped. No match crosses whitespace, so ASCII text is read only around each
+    "@", "http" and "www." (the pattern alone tries `\\S+@` at every position)."""
+    if not text.isascii():
+        return _ADDRESS.sub(" ", text)
+    low = text.lower()
+    out: list[str] = []
+    done = 0
+    while True:
+        hits = [i for i in (low.find(m, done) for m in ("@", "http", "www.")) if i != -1]
+        if not hits:
+            break
+        at = min(hits)
+        start = max(done, max(low.rfind(c, done, at) for c in _ASCII_SPACES) + 1)
+        ends = [e for e in (low.find(c, at) for c in _ASCII_SPACES) if e != -1]
+        end = min(ends) if ends else len(low)
+        out += (text[done:start], _address_chunk(text[start:end]))
+        done = end
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Language:
     """`code` is an ISO 639-1 code, a script name, or None when unsure."""
@@ -107,7 +146,7 @@ def detect(text: str) -> Language:
     # evidence of a language, while function words are mostly written in lower case (every
     # stop word is, so a word equal to one is in lower case). E-mail addresses and links
     # carry names too ("uma.tanaka@…").
-    plain = _ADDRESS.sub(" ", sample) if "@" in low or "http" in low or "www." in low else sample
+    plain = _without_addresses(sample) if "@" in low or "http" in low or "www." in low else sample
     hits = dict.fromkeys(_STOPWORDS, 0)
     stop = _STOP_LANGUAGES
     for word in filter(stop.__contains__, _words(plain)):  # a few words: a short loop

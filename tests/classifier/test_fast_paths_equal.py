@@ -191,3 +191,14 @@ def test_email_placeholders_are_the_patterns_substitution():
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
         assert _sub_emails(text) == _EMAIL.sub(" emailtoken ", text), text
+
+
+def test_addresses_leave_the_words_the_pattern_leaves():
+    from bot.classifier.language import _ADDRESS, _without_addresses, _words
+
+    rng = random.Random(5)
+    pieces = ["a", "@", " ", "\n", "\t", "http://", "HTTPS://x", "https://", "www.", "WWW.x",
+              "ab", "x@y", "@@", ".", "the", "and", "\x1c", "htt", "p:", "w", "is", "s"]  # fmt: skip
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 20)))
+        assert _words(_without_addresses(text)) == _words(_ADDRESS.sub(" ", text)), text
