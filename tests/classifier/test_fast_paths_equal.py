@@ -202,3 +202,21 @@ def test_addresses_leave_the_words_the_pattern_leaves():
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 20)))
         assert _words(_without_addresses(text)) == _words(_ADDRESS.sub(" ", text)), text
+
+
+def test_fast_translate_is_str_translate_on_any_text():
+    from bot.classifier import features, language, sentiment
+    from bot.classifier.translate import ascii_fast
+
+    classes = {
+        **dict.fromkeys(map(ord, language._CONSONANTS), "c"),
+        **dict.fromkeys(map(ord, language._VOWELS), "v"),
+    }
+    tables = [sentiment._TABLE, classes, language._ASCII_NON_LETTERS, features._ASCII_SEPARATORS]
+    rng = random.Random(1)
+    alphabet = "abc XYZ09.,!?'’‘“—–…\u2000\u206f\u2070äöüéÄ日本\ud800\U0001f600@#$%\n\t"
+    for table in tables:
+        fast = ascii_fast(table)
+        for _ in range(5000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+            assert fast(text) == text.translate(table), repr(text)
