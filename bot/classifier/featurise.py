@@ -11,6 +11,7 @@ distinct words and their n-grams; no Python step per feature and no numpy call p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from itertools import chain, repeat
 
@@ -56,6 +57,7 @@ class BatchFeaturiser:
             else np.array([0], dtype=np.int64)
         )
         self._learned: list[str] = []
+        self._lock = threading.Lock()
         self._forget_grams()
 
     def _forget_grams(self) -> None:
@@ -117,6 +119,11 @@ class BatchFeaturiser:
 
     def counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, feature id, count) of every feature of the texts, sorted by row then id."""
+        # The word table is learned as it goes: one batch at a time, whichever thread asks.
+        with self._lock:
+            return self._counts(texts)
+
+    def _counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         words = [tokens(text) for text in texts]
         flat = list(chain.from_iterable(words))
         nums = self._number(flat)

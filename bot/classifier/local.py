@@ -169,8 +169,6 @@ class LocalModel:
         }
         self._featuriser = BatchFeaturiser(model.terms)
         self._idf = model.idf
-        # Row-major: a batch gathers whole rows (one per feature); the file stores the
-        # weights column-major, where each gathered row is scattered over the whole array.
         # One float64 row per tag (widened once, exactly): see bot.classifier.sparse.
         self._coef_t = transposed(model.coef)
         self._intercept = model.intercept
@@ -216,8 +214,8 @@ class LocalModel:
         """TF-IDF part of the logits: sublinear tf x idf, L2-normalised, times the weights.
 
         The batch is one sparse matrix (row, feature, count) from BatchFeaturiser, and one
-        segment sum per row and tag gives the product. A row's
-        sums run over its own features in order, so a text scores the same alone or in a batch."""
+        segment sum per row and tag gives the product. A row's sums run over its own
+        features in order, so a text scores the same alone or in a batch."""
         out = np.zeros((len(texts), len(self.tags)), dtype=np.float64)
         row, idx, tf = self._featuriser.counts(texts)
         if not row.size:

@@ -220,3 +220,21 @@ def test_fast_translate_is_str_translate_on_any_text():
         for _ in range(5000):
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
             assert fast(text) == text.translate(table), repr(text)
+
+
+def test_batch_features_are_the_same_from_many_threads_at_once():
+    """The word table is learned while reading: threads sharing the model never mix it up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.classifier import featurise
+    from bot.classifier.local import BUNDLED_MODEL, read_model
+
+    terms = read_model(BUNDLED_MODEL).terms
+    texts = _mixed_texts()[:800]
+    batches = [texts[i : i + 40] for i in range(0, len(texts), 40)]
+    alone = [featurise.BatchFeaturiser(terms).counts(b) for b in batches]
+    shared = featurise.BatchFeaturiser(terms)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(shared.counts, batches))
+    for a, b in zip(alone, together, strict=True):
+        assert all((x == y).all() for x, y in zip(a, b, strict=True))
