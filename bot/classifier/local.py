@@ -28,7 +28,7 @@ from bot.classifier.featurise import BatchFeaturiser
 from bot.classifier.segments import split_issues
 from bot.classifier.sentiment import read_tones
 from bot.classifier.signals import read_signals
-from bot.classifier.sparse import segment_product, transposed
+from bot.classifier.sparse import SegmentProduct
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -169,8 +169,8 @@ class LocalModel:
         }
         self._featuriser = BatchFeaturiser(model.terms)
         self._idf = model.idf
-        # One float64 row per tag (widened once, exactly): see bot.classifier.sparse.
-        self._coef_t = transposed(model.coef)
+        # Widened to float64 once (exactly), in both layouts: see bot.classifier.sparse.
+        self._product = SegmentProduct(model.coef)
         self._intercept = model.intercept
         self._emb_coef = model.emb_coef
         self._prototypes = model.prototypes
@@ -224,7 +224,7 @@ class LocalModel:
         norms = np.sqrt(np.bincount(row, weights=weights * weights, minlength=len(texts)))
         weights /= np.where(norms > 0, norms, 1.0)[row]
         first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
-        out[row[first]] = segment_product(self._coef_t, idx, weights, first)
+        out[row[first]] = self._product(idx, weights, first)
         return out
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray | None:

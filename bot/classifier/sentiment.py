@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from bot.classifier.base import ModelFileError
-from bot.classifier.sparse import segment_product, transposed
+from bot.classifier.sparse import SegmentProduct
 from bot.classifier.textcache import TextCache
 from bot.classifier.translate import ascii_fast
 
@@ -164,7 +164,7 @@ class ToneModel:
         self._idf = data["idf"]
         self._valence = data["valence"]
         self._coef = data["coef"]  # (n_terms + N_DENSE, 3 + 1 + 5)
-        self._coef_t = transposed(self._coef)  # one float64 row per head output
+        self._product = SegmentProduct(self._coef)
         self._intercept = data["intercept"]
         self._dense_ids = np.arange(n, n + N_DENSE)
         self.sentiment_bias = np.asarray(self.meta["sentiment_bias"], dtype=np.float64)
@@ -237,7 +237,7 @@ class ToneModel:
             norms = np.sqrt(np.bincount(row, weights=w * w, minlength=n_texts))
             w /= np.where(norms > 0, norms, 1.0)[row]
             starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
-            out[row[starts]] = segment_product(self._coef_t, idx, w, starts)
+            out[row[starts]] = self._product(idx, w, starts)
             val = self._valence[idx] * tf
             pos = np.bincount(row, weights=np.where(val > 0, val, 0.0), minlength=n_texts)
             neg = pos - np.bincount(row, weights=val, minlength=n_texts)

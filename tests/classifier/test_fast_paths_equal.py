@@ -238,3 +238,21 @@ def test_batch_features_are_the_same_from_many_threads_at_once():
         together = list(pool.map(shared.counts, batches))
     for a, b in zip(alone, together, strict=True):
         assert all((x == y).all() for x, y in zip(a, b, strict=True))
+
+
+def test_both_ways_of_the_batch_product_give_the_same_bits(monkeypatch):
+    import numpy as np
+
+    from bot.classifier import sparse
+
+    rng = np.random.default_rng(4)
+    product = sparse.SegmentProduct(rng.standard_normal((500, 9)).astype(np.float32))
+    for n in (1, 30, 999, 1000, 5000):
+        idx = rng.integers(0, 500, n)
+        weights = rng.random(n)
+        starts = np.unique(np.concatenate(([0], rng.integers(0, n, max(1, n // 40)))))
+        monkeypatch.setattr(sparse, "PER_CLASS_FROM", 0)
+        per_class = product(idx, weights, starts)
+        monkeypatch.setattr(sparse, "PER_CLASS_FROM", 10**9)
+        per_row = product(idx, weights, starts)
+        assert np.array_equal(per_class, per_row)
