@@ -117,17 +117,17 @@ class GlobalSettings(BaseModel):
     # window meet target_precision. 0 turns the gate off (not recommended).
     launch_min_decided: int = Field(default=50, ge=0, le=100_000)
     launch_window_days: int = Field(default=30, ge=1, le=365)
-    # Topics that never auto-route whatever their tag (bot.classifier.no_go.NO_GO_TOPICS).
+    # Topics that never auto-route whatever their tag (bot.classifier.no_go_patterns).
     no_go_topics: list[str] = Field(
         default_factory=lambda: ["legal_threat", "account_deletion", "chargeback"]
     )
 
     def model_post_init(self, _context: object) -> None:
-        from bot.classifier.no_go import NO_GO_TOPICS
+        from bot.classifier.no_go_patterns import NO_GO_PATTERNS  # names only: no scanner
 
-        unknown = [t for t in self.no_go_topics if t not in NO_GO_TOPICS]
+        unknown = [t for t in self.no_go_topics if t not in NO_GO_PATTERNS]
         if unknown:
-            known = ", ".join(sorted(NO_GO_TOPICS))
+            known = ", ".join(sorted(NO_GO_PATTERNS))
             raise ValueError(f"no_go_topics: unknown {unknown}; known topics: {known}")
 
 

@@ -21,7 +21,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 import ahocorasick
 
 from bot.classifier.base import Sentiment
-from bot.classifier.no_go import NO_GO_PATTERNS
+from bot.classifier.no_go_patterns import NO_GO_PATTERNS
 from bot.classifier.textcache import text_cache
 
 # Longer than this, even one pass is not done: the ticket goes to a human (`too_long`).
