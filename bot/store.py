@@ -23,6 +23,7 @@ from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
 
 from bot import observability
+from bot.intake_writer import IntakeWriter
 from bot.models import (
     AuditEvent,
     ControlMessage,
@@ -221,28 +222,9 @@ class Store:
     # --- tickets ----------------------------------------------------------------------------
 
     @functools.cached_property
-    def _intake_statements(self) -> tuple[Any, Any]:
-        """The intake hot path's two statements, built once per store (their compiled form
-        is then cached by SQLAlchemy): INSERT … ON CONFLICT DO NOTHING RETURNING id for the
-        tickets, a plain multi-row INSERT for their `ticket_received` audit rows."""
-        dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            insert_new = postgresql.insert
-        elif dialect == "sqlite":
-            insert_new = sqlite.insert
-        else:
-            raise RuntimeError(
-                f"DATABASE_URL: {dialect} is not supported; use SQLite or PostgreSQL"
-            )
-        tickets = Ticket.__table__  # type: ignore[attr-defined]
-        # No conflict target: a repeated id and a look-alike id (same id_key) are both skipped.
-        new = insert_new(tickets).on_conflict_do_nothing()
-        audit = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
-        if dialect == "postgresql":
-            # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT
-            # (insertmanyvalues) instead of one execution per row over psycopg.
-            audit = audit.returning(AuditEvent.__table__.c.id)  # type: ignore[attr-defined]
-        return new.returning(tickets.c.id), audit
+    def _intake_writer(self) -> IntakeWriter:
+        """The intake hot path's statements for this store's database (built once)."""
+        return IntakeWriter(self.engine.dialect)
 
     def _lookalikes(
         self, connection: Connection | Session, skipped: dict[str, str]
@@ -280,80 +262,39 @@ class Store:
     ) -> IntakeResult:
         """Store tickets not seen before; a known id is skipped, never stored twice.
 
-        The hot path of intake: SQLAlchemy Core on one connection, no ORM session, one
-        transaction (the intake batcher groups concurrent requests into it). Committed,
+        The hot path of intake: fixed statements through the driver (bot.intake_writer),
+        no ORM session, one transaction (the intake batcher groups concurrent requests
+        into it); on PostgreSQL one statement in autocommit, one round trip. Committed,
         and so durable, before this returns. An id that only looks like a stored one (same
         id_key: zero-width or bidi characters, compatibility forms) is refused and reported
         in `lookalikes`. With `connection`, the writes join that open transaction (the
-        intake batcher's look-up and insert share one connection: one pool checkout and
-        its pre-ping per batch, not two) and are durable once its caller commits.
+        intake batcher's look-up and insert share one connection) and are durable once
+        its caller commits.
         """
         unique: dict[str, TicketIn] = {}
         for ticket in tickets:
             unique.setdefault(ticket.id, ticket)
         if not unique:
             return IntakeResult([], [])
-        now = utcnow()
+        writer = self._intake_writer
         keys = {t.id: id_key(t.id) for t in unique.values()}
-        rows = [
-            {
-                "id": t.id,
-                "id_key": keys[t.id],
-                "time_suspect": t.time_suspect,
-                "subject": t.subject,
-                "body": t.body,
-                "requester": t.requester,
-                "url": t.url,
-                "created_at": t.created_at,
-                "received_at": now,
-                "source": source,
-                "status": TicketStatus.NEW.value,
-                "page_level": 0,
-            }
-            for t in unique.values()
-        ]
-        if connection is None:
-            with self.engine.begin() as own:
-                created, lookalikes = self._insert_tickets(
-                    own, unique, keys, rows, now, actor, source
-                )
+        if connection is not None:
+            created = writer.insert(connection, unique.values(), keys, source, actor)
+            lookalikes = self._lookalikes(connection, writer.skipped(unique, keys, created))
+        elif writer.one_statement:
+            # One statement is its own transaction: committed (and durable, synchronous
+            # commit) when it returns, so no BEGIN and COMMIT round trips around it.
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+                created = writer.insert(own, unique.values(), keys, source, actor)
+                lookalikes = self._lookalikes(own, writer.skipped(unique, keys, created))
         else:
-            created, lookalikes = self._insert_tickets(
-                connection, unique, keys, rows, now, actor, source
-            )
+            with self.engine.begin() as own:
+                created = writer.insert(own, unique.values(), keys, source, actor)
+                lookalikes = self._lookalikes(own, writer.skipped(unique, keys, created))
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created and i not in lookalikes]
         observability.tickets_received(source, len(fresh))
         return IntakeResult(new_ids=fresh, duplicate_ids=duplicates, lookalikes=lookalikes)
-
-    def _insert_tickets(
-        self,
-        connection: Connection,
-        unique: dict[str, TicketIn],
-        keys: dict[str, str],
-        rows: list[dict[str, Any]],
-        now: datetime,
-        actor: str,
-        source: str,
-    ) -> tuple[set[str], dict[str, str]]:
-        insert_new, insert_received = self._intake_statements
-        # One statement for all rows (insertmanyvalues batches them).
-        created = {row[0] for row in connection.execute(insert_new, rows)}
-        received = [
-            {
-                "at": now,
-                "actor": actor,
-                "action": "ticket_received",
-                "ticket_id": ticket_id,
-                "detail": {"source": source},
-            }
-            for ticket_id in unique
-            if ticket_id in created
-        ]
-        if received:
-            connection.execute(insert_received, received)
-        skipped = {i: keys[i] for i in unique if i not in created}
-        return created, self._lookalikes(connection, skipped)
 
     def lookalikes(
         self, ids: Sequence[str], connection: Connection | None = None

@@ -27,7 +27,8 @@ Store = Callable[..., IntakeResult]
 Check = Callable[..., list[list[dict[str, object]]]]
 # Opens one transaction (a context manager yielding its connection): with it, the check and
 # the store run on that one connection, each called with `connection=`; one pool checkout
-# (and its liveness ping) and one commit per batch.
+# and one commit per batch. Used only when the batch holds a request of several tickets;
+# otherwise the store commits on its own.
 Begin = Callable[[], AbstractContextManager[Any]]
 
 
@@ -76,15 +77,32 @@ class IntakeBatcher:
     def _checked_store(
         self, requests: list[list[TicketIn]]
     ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
+        # Only a request of several tickets is checked before the insert: one ticket is
+        # all-or-nothing by itself, and the store never inserts a look-alike (its id_key is
+        # unique), so a lone one is refused from the store's answer (_refuse_lone_lookalikes).
+        # A batch of one-ticket requests thus costs the insert alone: no look-up, and on
+        # PostgreSQL one round trip.
+        checked = [i for i, tickets in enumerate(requests) if len(tickets) > 1]
+        return self._write(requests, checked)
+
+    def _write(
+        self, requests: list[list[TicketIn]], checked: list[int]
+    ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
+        if not (self._check and checked):
+            return self._check_then_store(requests, [], {})
         if self._begin is None:
-            return self._check_then_store(requests, {})
+            return self._check_then_store(requests, checked, {})
         with self._begin() as connection:
-            return self._check_then_store(requests, {"connection": connection})
+            return self._check_then_store(requests, checked, {"connection": connection})
 
     def _check_then_store(
-        self, requests: list[list[TicketIn]], on: dict[str, Any]
+        self, requests: list[list[TicketIn]], checked: list[int], on: dict[str, Any]
     ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
-        problems = self._check(requests, **on) if self._check else [[] for _ in requests]
+        problems: list[list[dict[str, object]]] = [[] for _ in requests]
+        if checked and self._check:
+            found = self._check([requests[i] for i in checked], **on)
+            for index, refused in zip(checked, found, strict=True):
+                problems[index] = refused
         usable = [
             t
             for tickets, refused in zip(requests, problems, strict=True)
@@ -92,7 +110,7 @@ class IntakeBatcher:
             if not refused
         ]
         result = self._store(usable, **on) if usable else IntakeResult([], [], {})
-        return problems, result
+        return problems, _refuse_lone_lookalikes(requests, problems, result)
 
     async def _drain(self) -> None:
         try:
@@ -131,6 +149,26 @@ class IntakeBatcher:
                         )
         finally:
             self._draining = False
+
+
+def _refuse_lone_lookalikes(
+    requests: list[list[TicketIn]], problems: list[list[dict[str, object]]], result: IntakeResult
+) -> IntakeResult:
+    """A one-ticket request whose id looks like a ticket stored before this batch is refused
+    (into `problems`), as the look-up before the insert would have; one whose twin came in
+    this same batch stays in `lookalikes` (answered beside the rest, as before)."""
+    if not result.lookalikes:
+        return result
+    created = set(result.new_ids)
+    lookalikes = dict(result.lookalikes)
+    for index, tickets in enumerate(requests):
+        if len(tickets) != 1 or problems[index]:
+            continue
+        other = lookalikes.get(tickets[0].id)
+        if other is not None and other not in created:
+            problems[index] = [{"index": 0, "error": lookalike_message(other)}]
+            del lookalikes[tickets[0].id]
+    return IntakeResult(result.new_ids, result.duplicate_ids, lookalikes)
 
 
 def lookalike_message(other: str) -> str:

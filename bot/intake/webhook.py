@@ -51,7 +51,7 @@ async def store_items(
         except TicketRejected as exc:
             problems.append({"index": index, "error": str(exc)})
     if not problems:
-        try:  # look-alike ids are checked in the batch's own thread hop (lookalike_problems)
+        try:  # look-alike ids are refused in the batch's own thread hop (bot.intake.batcher)
             result = await runtime.intake_batcher.submit(tickets)
         except Refused as refused:
             problems = refused.problems

@@ -1,0 +1,169 @@
+"""The intake hot path's SQL: new tickets and their `ticket_received` audit rows, written
+in as few statements (and, on PostgreSQL, round trips) as the database allows.
+
+Fixed statement texts sent through the driver (no ORM, no per-call compilation):
+- PostgreSQL: one statement for the whole batch. The tickets go in as column arrays
+  (`unnest`), so the text never changes with the batch size and psycopg prepares it on
+  the server after a few uses; a data-modifying CTE writes the audit row of each ticket
+  that was new. One statement is atomic on its own, so the caller may run it in
+  autocommit: one round trip per batch, committed (synchronous commit) when it returns.
+- SQLite: one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id` (its text cached
+  per row count) and one executemany for the audit rows, in the caller's transaction.
+
+A repeated id and a look-alike id (same `id_key`, a unique column) are both skipped by
+`ON CONFLICT DO NOTHING` (no conflict target); the store tells the two apart afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Dialect
+
+from bot import jsonio
+from bot.models import Ticket, TicketStatus, utcnow
+from bot.tickets import TicketIn
+
+# Per-ticket columns, then those every ticket of a batch shares.
+_OWN = ("id", "id_key", "time_suspect", "subject", "body", "requester", "url", "created_at")
+_SHARED = ("received_at", "source", "status", "page_level")
+_AUDIT = "INSERT INTO audit_events (at, actor, action, ticket_id, detail)"
+
+_POSTGRES = f"""WITH new AS (
+  INSERT INTO tickets ({", ".join(_OWN + _SHARED)})
+  SELECT u.*, %(now)s, %(source)s, '{TicketStatus.NEW.value}', 0
+  FROM unnest(%(id)s::varchar[], %(id_key)s::varchar[], %(time_suspect)s::boolean[],
+              %(subject)s::text[], %(body)s::text[], %(requester)s::varchar[],
+              %(url)s::text[], %(created_at)s::timestamptz[])
+       AS u({", ".join(_OWN)})
+  ON CONFLICT DO NOTHING
+  RETURNING id
+), received AS (
+  {_AUDIT}
+  SELECT %(now)s, %(actor)s, 'ticket_received', new.id, %(detail)s::json FROM new
+)
+SELECT id FROM new"""
+
+# Rows per SQLite statement: 12 parameters each, well under SQLite's 32,766.
+_SQLITE_ROWS = 1_000
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class IntakeWriter:
+    """Writes new tickets and their audit rows; one per store (its dialect's statements)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        if dialect.name not in ("postgresql", "sqlite"):
+            raise RuntimeError(
+                f"DATABASE_URL: {dialect.name} is not supported; use SQLite or PostgreSQL"
+            )
+        # Whether one statement writes a whole batch (then it may run in autocommit).
+        self.one_statement = dialect.name == "postgresql"
+        # The column type's own conversion (aware UTC; SQLite's text form), as Core would.
+        when = Ticket.__table__.c.received_at.type  # type: ignore[attr-defined]
+        self._time: Callable[[Any], Any] = when.bind_processor(dialect) or _same
+
+    def insert(
+        self,
+        connection: Connection,
+        tickets: Iterable[TicketIn],
+        keys: dict[str, str],
+        source: str,
+        actor: str,
+    ) -> set[str]:
+        """Insert the tickets (unique ids) not already stored; the ids that were new."""
+        now = self._time(utcnow())
+        detail = jsonio.dumps({"source": source})
+        if self.one_statement:
+            return self._postgres(connection, list(tickets), keys, now, source, actor, detail)
+        return self._sqlite(connection, list(tickets), keys, now, source, actor, detail)
+
+    def _postgres(
+        self,
+        connection: Connection,
+        tickets: list[TicketIn],
+        keys: dict[str, str],
+        now: Any,
+        source: str,
+        actor: str,
+        detail: str,
+    ) -> set[str]:
+        time = self._time
+        params = {
+            "now": now,
+            "source": source,
+            "actor": actor,
+            "detail": detail,
+            "id": [t.id for t in tickets],
+            "id_key": [keys[t.id] for t in tickets],
+            "time_suspect": [t.time_suspect for t in tickets],
+            "subject": [t.subject for t in tickets],
+            "body": [t.body for t in tickets],
+            "requester": [t.requester for t in tickets],
+            "url": [t.url for t in tickets],
+            "created_at": [time(t.created_at) for t in tickets],
+        }
+        return {row[0] for row in connection.exec_driver_sql(_POSTGRES, params)}
+
+    def _sqlite(
+        self,
+        connection: Connection,
+        tickets: list[TicketIn],
+        keys: dict[str, str],
+        now: Any,
+        source: str,
+        actor: str,
+        detail: str,
+    ) -> set[str]:
+        time, status = self._time, TicketStatus.NEW.value
+        created: set[str] = set()
+        for start in range(0, len(tickets), _SQLITE_ROWS):
+            chunk = tickets[start : start + _SQLITE_ROWS]
+            values = [
+                value
+                for t in chunk
+                for value in (
+                    t.id,
+                    keys[t.id],
+                    t.time_suspect,
+                    t.subject,
+                    t.body,
+                    t.requester,
+                    t.url,
+                    time(t.created_at),
+                    now,
+                    source,
+                    status,
+                    0,
+                )
+            ]
+            rows = connection.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
+            created.update(row[0] for row in rows)
+        if created:
+            connection.exec_driver_sql(
+                _AUDIT + " VALUES (?, ?, 'ticket_received', ?, ?)",
+                [(now, actor, t.id, detail) for t in tickets if t.id in created],
+            )
+        return created
+
+    @staticmethod
+    def skipped(
+        unique: dict[str, TicketIn], keys: dict[str, str], created: set[str]
+    ) -> dict[str, str]:
+        """The ids that were not inserted (id -> key): repeats or look-alikes."""
+        return {i: keys[i] for i in unique if i not in created}
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_insert(rows: int) -> str:
+    one = "(" + ", ".join("?" * len(_OWN + _SHARED)) + ")"
+    return (
+        f"INSERT INTO tickets ({', '.join(_OWN + _SHARED)}) VALUES "
+        + ", ".join([one] * rows)
+        + " ON CONFLICT DO NOTHING RETURNING id"
+    )

@@ -1,0 +1,98 @@
+"""Intake's write path: what each ticket leaves in the store, and look-alikes refused
+without a look-up before the insert."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.db import make_engine
+from bot.intake.batcher import IntakeBatcher, Refused, lookalike_problems
+from bot.models import TicketStatus
+from bot.store import Store
+from bot.tickets import TicketIn
+
+
+def ticket(ticket_id: str, **fields: object) -> TicketIn:
+    return TicketIn.from_raw({"id": ticket_id, "body": "How do I export my data?", **fields})
+
+
+def intake_batcher(store: Store) -> IntakeBatcher:
+    """Wired as the running bot wires it (bot.runtime)."""
+    return IntakeBatcher(
+        lambda tickets, connection=None: store.add_tickets(
+            tickets, source="webhook", connection=connection
+        ),
+        check=lambda requests, connection=None: lookalike_problems(store, requests, connection),
+        begin=store.engine.begin,
+    )
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    engine = make_engine(database_url)
+    yield Store(engine)
+    engine.dispose()
+
+
+def test_a_new_ticket_is_stored_whole_with_its_audit_row(store: Store):
+    created = datetime(2026, 3, 1, 12, 30, 15, 250_000, tzinfo=UTC)
+    incoming = ticket(
+        "W-1",
+        subject="Refund",
+        requester="ana@example.com",
+        url="https://help.example.com/t/1",
+        created_at="2026-03-01T13:30:15.25+01:00",
+    )
+    result = store.add_tickets([incoming, ticket("W-2")], source="webhook")
+    assert result.new_ids == ["W-1", "W-2"] and result.duplicate_ids == []
+
+    stored = store.get_ticket("W-1")
+    assert stored is not None
+    assert (stored.subject, stored.body, stored.requester, stored.url) == (
+        "Refund",
+        "How do I export my data?",
+        "ana@example.com",
+        "https://help.example.com/t/1",
+    )
+    assert stored.created_at == created and stored.created_at.tzinfo is not None
+    assert stored.id_key == "W-1" and stored.source == "webhook"
+    assert stored.status == TicketStatus.NEW.value and stored.page_level == 0
+    assert stored.time_suspect is False and stored.received_at.tzinfo is not None
+    assert store.get_ticket("W-2").created_at is None  # type: ignore[union-attr]
+
+    events = store.audit_events(ticket_id="W-1")
+    assert [(e.action, e.actor, e.detail) for e in events] == [
+        ("ticket_received", "intake", {"source": "webhook"})
+    ]
+    assert events[0].at == stored.received_at
+
+    again = store.add_tickets([ticket("W-1"), ticket("W-3")], source="webhook")
+    assert again.new_ids == ["W-3"] and again.duplicate_ids == ["W-1"]
+    assert len(store.audit_events(ticket_id="W-1")) == 1  # a repeat writes no second row
+
+
+async def test_a_lone_lookalike_of_a_stored_ticket_is_refused_and_one_of_a_twin_in_the_same_batch_is_reported(
+    store: Store,
+):
+    batcher = intake_batcher(store)
+    assert (await batcher.submit([ticket("ZW-7")])).new_ids == ["ZW-7"]
+
+    # Stored before: refused outright, as the look-up before the insert used to refuse it.
+    with pytest.raises(Refused) as refused:
+        await batcher.submit([ticket("ZW-7\u200b")])
+    assert refused.value.problems[0]["index"] == 0
+    assert "'ZW-7'" in str(refused.value.problems[0]["error"])
+
+    # Twins in one batch (both queued before it is written): the first is stored, the
+    # second answered beside it as refused.
+    first, second = await asyncio.gather(
+        batcher.submit([ticket("RX-1")]), batcher.submit([ticket("RX-1\u2060")])
+    )
+    assert first.new_ids == ["RX-1"]
+    assert second.new_ids == [] and second.lookalikes == {"RX-1\u2060": "RX-1"}
+    assert store.get_ticket("ZW-7\u200b") is None and store.get_ticket("RX-1\u2060") is None
+    assert store.count_tickets() == 2
