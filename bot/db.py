@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -10,17 +11,20 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from bot import jsonio
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# A pooled PostgreSQL connection idle this long is pinged before use (_ping_when_idle).
+IDLE_PING_SECONDS = 10.0
 
 
 class SchemaOutOfDateError(RuntimeError):
     """The store's schema is behind the code; the message says what to run."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
     """An engine tuned for the bot: SQLite in WAL mode with a busy timeout, pooled PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -44,15 +48,43 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         hide_parameters=True,
         json_serializer=jsonio.dumps,
         json_deserializer=jsonio.loads,
     )
+    _ping_when_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection's liveness at checkout only when it sat idle a while.
+
+    pool_pre_ping would cost a round trip on every checkout: one per intake batch and per
+    click, doubling the round trips of a one-statement batch. A connection used moments
+    ago is alive; one idle past `idle_seconds` (a restarted or failed-over server, a
+    firewall's idle cut) is pinged and, if dead, replaced before use. A server lost
+    between two busy checkouts fails that one call, after which SQLAlchemy recognises
+    the disconnect and invalidates the whole pool; intake repeats such a batch once
+    (bot.intake.batcher), other callers retry as after any store error.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new (just connected) or in use moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards it and checks out another
+            raise DisconnectionError(f"idle connection is dead: {exc!r}") from exc
 
 
 def alembic_config(url: str) -> Config:

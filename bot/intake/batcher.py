@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.store import IntakeResult
 from bot.tickets import TicketIn, id_key
 
@@ -83,7 +85,16 @@ class IntakeBatcher:
         # A batch of one-ticket requests thus costs the insert alone: no look-up, and on
         # PostgreSQL one round trip.
         checked = [i for i, tickets in enumerate(requests) if len(tickets) > 1]
-        return self._write(requests, checked)
+        try:
+            return self._write(requests, checked)
+        except DBAPIError as exc:
+            # A pooled connection the server dropped (restart, failover, a terminated
+            # backend): SQLAlchemy has invalidated the pool, and a write that did not commit
+            # is safe to repeat (ids already stored come back as duplicates). This takes the
+            # place of a liveness ping before every batch (bot.db pings only idle ones).
+            if not exc.connection_invalidated:
+                raise
+            return self._write(requests, checked)
 
     def _write(
         self, requests: list[list[TicketIn]], checked: list[int]

@@ -1,5 +1,5 @@
-"""Intake's write path: what each ticket leaves in the store, and look-alikes refused
-without a look-up before the insert."""
+"""Intake's write path: what each ticket leaves in the store, look-alikes refused without a
+look-up before the insert, and a connection the server dropped costing no request."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot.db import make_engine
 from bot.intake.batcher import IntakeBatcher, Refused, lookalike_problems
 from bot.models import TicketStatus
 from bot.store import Store
 from bot.tickets import TicketIn
+from tests.conftest import _postgres_url, postgres_schema
 
 
 def ticket(ticket_id: str, **fields: object) -> TicketIn:
@@ -96,3 +99,56 @@ async def test_a_lone_lookalike_of_a_stored_ticket_is_refused_and_one_of_a_twin_
     assert second.new_ids == [] and second.lookalikes == {"RX-1\u2060": "RX-1"}
     assert store.get_ticket("ZW-7\u200b") is None and store.get_ticket("RX-1\u2060") is None
     assert store.count_tickets() == 2
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with postgres_schema("w") as url:
+        yield url
+
+
+def terminate_backends(url: str) -> int:
+    """End every server connection of this test's schema (its application_name)."""
+    admin = create_engine(_postgres_url() or "")
+    try:
+        with admin.begin() as connection:
+            return connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": make_url(url).query["application_name"]},
+            ).scalar_one()
+    finally:
+        admin.dispose()
+
+
+async def test_a_batch_on_a_connection_the_server_dropped_is_written_on_a_fresh_one(pg_url: str):
+    engine = make_engine(pg_url, idle_ping_seconds=3600)  # never pinged: the repeat is what helps
+    try:
+        store = Store(engine)
+        batcher = intake_batcher(store)
+        assert (await batcher.submit([ticket("P-1")])).new_ids == ["P-1"]
+        assert (await batcher.submit([ticket("P-2"), ticket("P-3")])).new_ids == ["P-2", "P-3"]
+        assert terminate_backends(pg_url) >= 1
+
+        assert (await batcher.submit([ticket("P-4")])).new_ids == ["P-4"]
+        assert terminate_backends(pg_url) >= 1
+        several = await batcher.submit([ticket("P-5"), ticket("P-1")])  # checked, in a transaction
+        assert several.new_ids == ["P-5"] and several.duplicate_ids == ["P-1"]
+        assert store.count_tickets() == 5
+    finally:
+        engine.dispose()
+
+
+def test_an_idle_pooled_connection_the_server_dropped_is_replaced_before_use(pg_url: str):
+    engine = make_engine(pg_url, idle_ping_seconds=0)  # every checked-in connection is idle
+    try:
+        with engine.connect() as connection:
+            before = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert terminate_backends(pg_url) == 1
+        with engine.connect() as connection:  # pinged at checkout, found dead, replaced
+            after = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert after != before
+    finally:
+        engine.dispose()
