@@ -39,8 +39,10 @@ def clean_text(value: Any) -> str:
         value = value.decode("utf-8", errors="replace")
     if not isinstance(value, str):
         value = str(value)
-    value = unicodedata.normalize("NFC", value)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if value.isascii():  # NFC leaves ASCII as it is, and it holds no surrogates
+        return _CONTROL.sub("", value)
+    value = unicodedata.normalize("NFC", value)
     # Lone surrogates (legal in JSON escapes) cannot be stored as UTF-8: make them visible.
     return _CONTROL.sub("", _SURROGATE.sub("\ufffd", value))
 
@@ -83,9 +85,14 @@ def id_key(ticket_id: str) -> str:
     (full-width) all have the key `ZW-1`. The public id stays the one the ticket arrived
     with; the key only finds a second ticket that would look the same to an agent.
     """
-    key = "".join(
-        ch for ch in unicodedata.normalize("NFKC", ticket_id) if unicodedata.category(ch) != "Cf"
-    ).strip()
+    if ticket_id.isascii():  # NFKC leaves ASCII as it is, and no ASCII character is Cf
+        key = ticket_id.strip()
+    else:
+        key = "".join(
+            ch
+            for ch in unicodedata.normalize("NFKC", ticket_id)
+            if unicodedata.category(ch) != "Cf"
+        ).strip()
     if len(key) > MAX_KEY_LENGTH:  # NFKC can expand; keep the key bounded, still exact
         key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     return key
