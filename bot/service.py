@@ -21,7 +21,7 @@ from bot.channel.summary import RoutedSummaries, grouped_message_at
 from bot.channel.surge import Placement, SurgeGroups
 from bot.classifier import Classifier, Sentiment
 from bot.classifier.signals import MAX_SCAN_CHARS
-from bot.clicks import ClickOutcome
+from bot.clicks import ClickFacts, ClickOutcome
 from bot.models import AuditEvent, Decision, Proposal, Ticket, TicketStatus, utcnow
 from bot.ownership import shadow
 from bot.ownership.modes import EffectiveMode, ModeBook
@@ -428,6 +428,14 @@ class TriageService:
 
     # --- clicks ----------------------------------------------------------------------------
 
+    def _click_reads(
+        self, ticket_id: str, facts: ClickFacts | None
+    ) -> tuple[Ticket | None, Proposal | None]:
+        """The ticket and its latest proposal: from the click's facts when it has them."""
+        if facts is not None:
+            return facts.ticket, facts.proposal
+        return self.store.ticket_with_proposal(ticket_id)
+
     def _already(self, ticket: Ticket | None, ticket_id: str) -> ClickOutcome:
         if ticket is None:
             return ClickOutcome(False, f"Ticket #{_esc(ticket_id)} is not in the triage store.")
@@ -468,7 +476,13 @@ class TriageService:
         return items
 
     def _listed_update(
-        self, ticket: Ticket, clicked: tuple[str, str], blocks: list, headline: str, outcome: str
+        self,
+        ticket: Ticket,
+        clicked: tuple[str, str],
+        blocks: list,
+        headline: str,
+        outcome: str,
+        apart: bool = True,
     ) -> tuple[list[OutboxItem], Callable[[], None]]:
         """The updates a decision makes, and what to do once it is committed.
 
@@ -476,8 +490,9 @@ class TriageService:
         their controls); any other clicked message (its own proposal, a handoff page) is
         replaced as before. The batch is rebuilt from the store; if another member of it was
         decided while this click was under way, `settle` queues one more rebuild after the
-        commit, so the batch never ends up showing a stale control."""
-        batch = self.surge.listed_apart(ticket.id)
+        commit, so the batch never ends up showing a stale control. `apart` False: the
+        click's facts already said the ticket is not a member shown apart."""
+        batch = self.surge.listed_apart(ticket.id) if apart else None
         if batch is None:
             return self._original_update(ticket, clicked, blocks, headline), lambda: None
         update, seen = self.surge.apart_update(batch, ticket.id, outcome)
@@ -492,9 +507,12 @@ class TriageService:
         user: str,
         clicked: tuple[str, str],
         tag: str | None = None,
+        facts: ClickFacts | None = None,
     ) -> ClickOutcome:
-        """Approve (tag=None) or reassign (tag given): one decision, however many clicks."""
-        ticket, proposal = self.store.ticket_with_proposal(ticket_id)
+        """Approve (tag=None) or reassign (tag given): one decision, however many clicks.
+
+        `facts`: what the click handler already read (bot.clicks.read_click)."""
+        ticket, proposal = self._click_reads(ticket_id, facts)
         if ticket is None:
             return self._already(None, ticket_id)
         if tag is not None and self.policies.for_tag(tag) is None:
@@ -516,7 +534,9 @@ class TriageService:
         view = self._ticket_view(ticket)
         pview = self._proposal_view(proposal)
         message = kit.decided_message(view, pview, outcome, self._excerpt)
-        summary = grouped_message_at(self.store, *clicked)
+        summary = (
+            grouped_message_at(self.store, *clicked) if facts is None or facts.grouped else None
+        )
         if summary is not None and summary.purpose == "summary":
             # A line of a routed summary: that line changes, the other tickets stay.
             line = self.summaries.rebuilt(summary, ticket_id, outcome)
@@ -524,7 +544,12 @@ class TriageService:
             settle: Callable[[], None] = lambda: None  # noqa: E731
         else:
             outbox, settle = self._listed_update(
-                ticket, clicked, message, f"{verb} as {final}:", outcome
+                ticket,
+                clicked,
+                message,
+                f"{verb} as {final}:",
+                outcome,
+                apart=facts is None or facts.apart,
             )
         outbox.append(
             self._route_item(
@@ -551,7 +576,7 @@ class TriageService:
                 "decided_by": user,
                 "decided_at": now,
             },
-            Decision(
+            Decision.model_construct(
                 ticket_id=ticket_id,
                 action=action,
                 tag=final,
@@ -559,7 +584,7 @@ class TriageService:
                 actor=user,
                 at=now,
             ),
-            AuditEvent(
+            AuditEvent.model_construct(
                 actor=user,
                 action=action,
                 ticket_id=ticket_id,
@@ -573,9 +598,15 @@ class TriageService:
             settle()
         return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
 
-    def hand_off(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
+    def hand_off(
+        self,
+        ticket_id: str,
+        user: str,
+        clicked: tuple[str, str],
+        facts: ClickFacts | None = None,
+    ) -> ClickOutcome:
         """ "Not sure": page the policy's owner with a Claim button."""
-        ticket, proposal = self.store.ticket_with_proposal(ticket_id)
+        ticket, proposal = self._click_reads(ticket_id, facts)
         if ticket is None:
             return self._already(None, ticket_id)
         policy = self._policy(ticket.policy)
@@ -593,7 +624,9 @@ class TriageService:
         if shadow.is_shadow(proposal):  # the reasons name the hidden tag
             reason = shadow.HANDOFF_REASON
         page = kit.handoff_message(view, owner, [], user, reason, self._excerpt)
-        outbox, settle = self._listed_update(ticket, clicked, message, "Handed off:", outcome)
+        outbox, settle = self._listed_update(
+            ticket, clicked, message, "Handed off:", outcome, apart=facts is None or facts.apart
+        )
         outbox.append(
             OutboxItem(
                 dedupe_key=f"handoff:{ticket_id}:0",
@@ -612,14 +645,14 @@ class TriageService:
             ticket_id,
             [TicketStatus.REVIEW],
             {"status": TicketStatus.HANDED_OFF.value, "handed_off_at": now, "page_level": 0},
-            Decision(
+            Decision.model_construct(
                 ticket_id=ticket_id,
                 action="not_sure",
                 proposed_tag=ticket.proposed_tag,
                 actor=user,
                 at=now,
             ),
-            AuditEvent(
+            AuditEvent.model_construct(
                 actor=user,
                 action="not_sure",
                 ticket_id=ticket_id,
@@ -633,9 +666,15 @@ class TriageService:
             settle()
         return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
 
-    def claim(self, ticket_id: str, user: str, clicked: tuple[str, str]) -> ClickOutcome:
+    def claim(
+        self,
+        ticket_id: str,
+        user: str,
+        clicked: tuple[str, str],
+        facts: ClickFacts | None = None,
+    ) -> ClickOutcome:
         """Take a handed-off ticket; the claimer then decides with Approve or Reassign."""
-        ticket, proposal = self.store.ticket_with_proposal(ticket_id)
+        ticket, proposal = self._click_reads(ticket_id, facts)
         if ticket is None:
             return self._already(None, ticket_id)
         now = utcnow()
@@ -648,8 +687,8 @@ class TriageService:
             ticket_id,
             [TicketStatus.HANDED_OFF],
             {"status": TicketStatus.CLAIMED.value, "claimed_by": user, "claimed_at": now},
-            Decision(ticket_id=ticket_id, action="claim", actor=user, at=now),
-            AuditEvent(
+            Decision.model_construct(ticket_id=ticket_id, action="claim", actor=user, at=now),
+            AuditEvent.model_construct(
                 actor=user, action="claim", ticket_id=ticket_id, policy=ticket.policy, at=now
             ),
             outbox,

@@ -328,17 +328,22 @@ class Store:
         with self.session() as session:
             return session.exec(_LATEST_PROPOSAL, params={"ticket_id": ticket_id}).first()
 
-    def ticket_with_proposal(self, ticket_id: str) -> tuple[Ticket | None, Proposal | None]:
+    def ticket_with_proposal(
+        self, ticket_id: str, connection: Connection | None = None
+    ) -> tuple[Ticket | None, Proposal | None]:
         """A ticket and its latest proposal, read-only: what every click reads first.
 
-        Two prebuilt Core selects on one connection, the objects filled from every column
-        (no ORM session, identity map or validation: less than half the cost on a click)."""
+        Two prebuilt Core selects on one connection (the caller's, if given), the objects
+        filled from every column (no ORM session, identity map or validation: less than
+        half the cost on a click)."""
+        if connection is None:
+            with self.engine.connect() as own:
+                return self.ticket_with_proposal(ticket_id, own)
         params = {"ticket_id": ticket_id}
-        with self.engine.connect() as connection:
-            row = connection.execute(_TICKET_ROW, params).first()
-            if row is None:
-                return None, None
-            latest = connection.execute(_LATEST_PROPOSAL_ROW, params).first()
+        row = connection.execute(_TICKET_ROW, params).first()
+        if row is None:
+            return None, None
+        latest = connection.execute(_LATEST_PROPOSAL_ROW, params).first()
         ticket = Ticket.model_construct(**row._mapping)
         return ticket, Proposal.model_construct(**latest._mapping) if latest else None
 

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import observability
 from bot.blocks import HANDOFF_BLOCK_PREFIX, TRIAGE_BLOCK_PREFIX, ActionId
+from bot.clicks import ClickFacts, read_click
 from bot.service import ClickOutcome, TriageService
 from handlers.context import runtime_of
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[TriageService, str, str, tuple[str, str], dict[str, Any]], ClickOutcome]
+Step = Callable[
+    [TriageService, str, str, tuple[str, str], dict[str, Any], ClickFacts], ClickOutcome
+]
 
 
 NOT_HERE = (
@@ -119,29 +122,40 @@ def _checked_step(
     user: str,
     action: dict[str, Any],
 ) -> ClickOutcome | None:
-    """The click's outcome, or None when the control is not shown in the clicked message."""
-    if not runtime.store.shows_control(*clicked, block_id, own):
+    """The click's outcome, or None when the control is not shown in the clicked message.
+
+    What the decision needs to know first is read in one go (bot.clicks.read_click)."""
+    facts = read_click(runtime.store, clicked, block_id, own, ticket_id)
+    if facts is None:
         return None
-    return step(runtime.service, ticket_id, user, clicked, action)
+    return step(runtime.service, ticket_id, user, clicked, action, facts)
 
 
-def _approve(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:
-    return service.route_by_human(ticket_id, user, clicked)
+def _approve(
+    service: TriageService, ticket_id: str, user: str, clicked, _action, facts: ClickFacts
+) -> ClickOutcome:
+    return service.route_by_human(ticket_id, user, clicked, facts=facts)
 
 
-def _reassign(service: TriageService, ticket_id: str, user: str, clicked, action) -> ClickOutcome:
+def _reassign(
+    service: TriageService, ticket_id: str, user: str, clicked, action, facts: ClickFacts
+) -> ClickOutcome:
     tag = ((action.get("selected_option") or {}).get("value")) or ""
     if not tag:
         return ClickOutcome(False, "Pick a tag to reassign to.")
-    return service.route_by_human(ticket_id, user, clicked, tag=tag)
+    return service.route_by_human(ticket_id, user, clicked, tag=tag, facts=facts)
 
 
-def _not_sure(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:
-    return service.hand_off(ticket_id, user, clicked)
+def _not_sure(
+    service: TriageService, ticket_id: str, user: str, clicked, _action, facts: ClickFacts
+) -> ClickOutcome:
+    return service.hand_off(ticket_id, user, clicked, facts=facts)
 
 
-def _claim(service: TriageService, ticket_id: str, user: str, clicked, _action) -> ClickOutcome:
-    return service.claim(ticket_id, user, clicked)
+def _claim(
+    service: TriageService, ticket_id: str, user: str, clicked, _action, facts: ClickFacts
+) -> ClickOutcome:
+    return service.claim(ticket_id, user, clicked, facts=facts)
 
 
 def _listener(step: Step):
