@@ -9,9 +9,13 @@ commits instead of one each, and a lone caller waits for nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
@@ -59,14 +63,25 @@ class SerialLane:
 
     For clicks: a burst of 200 would otherwise interleave in the thread pool and all finish
     together at the end of the burst; in a lane the first click is decided (and its
-    chat.update queued) first, and a batch shares one thread hop. Each call is separate
-    (its own transactions); one that raises fails only its own caller.
+    chat.update queued) first, and a batch shares one thread hop. One that raises fails
+    only its own caller.
+
+    With `together` (Store.batched), the calls of a hop run inside it: their transitions
+    share one transaction and one commit. If any call raises there, that transaction is
+    rolled back and every call of the hop runs again alone (its own transactions), so a
+    failing click never takes the others with it. Callers are answered only once their
+    work has committed.
 
     The lane has a thread of its own (`executor`): a click never waits for a free thread
     of the shared pool, which classification, claims and marks also use."""
 
-    def __init__(self, per_hop: int = 4) -> None:
+    def __init__(
+        self,
+        per_hop: int = 4,
+        together: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> None:
         self._per_hop = per_hop
+        self.together = together
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="click-lane")
         self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._draining = False
@@ -118,8 +133,23 @@ class SerialLane:
             asyncio.create_task(self._drain())  # noqa: RUF006  (it ends when the queue is empty)
         return await future
 
+    def _run_all(self, calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+        if self.together is None or len(calls) < 2:
+            return self._run_each(calls)
+        try:
+            with self.together():
+                answers = [call() for call in calls]
+        except Exception as exc:  # rolled back: each alone, so only the failing one fails
+            log.info(
+                "a batch of %d calls failed (%s); running each alone",
+                len(calls),
+                type(exc).__name__,
+            )
+            return self._run_each(calls)
+        return [(True, answer) for answer in answers]
+
     @staticmethod
-    def _run_all(calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    def _run_each(calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         for call in calls:
             try:

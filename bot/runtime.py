@@ -51,6 +51,8 @@ class Runtime:
     click_lane: SerialLane = field(default_factory=SerialLane)
 
     def __post_init__(self) -> None:
+        if self.click_lane.together is None:  # a hop's clicks commit together
+            self.click_lane.together = self.store.batched
         self.intake_batcher = IntakeBatcher(
             lambda tickets, connection=None: self.service.intake(
                 tickets, source="webhook", connection=connection

@@ -595,7 +595,7 @@ class TriageService:
             outbox,
         )
         if result.applied:
-            settle()
+            self.store.after_commit(settle)  # it reads what this decision committed
         return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
 
     def hand_off(
@@ -663,7 +663,7 @@ class TriageService:
             outbox,
         )
         if result.applied:
-            settle()
+            self.store.after_commit(settle)  # it reads what this decision committed
         return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
 
     def claim(

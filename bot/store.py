@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
@@ -68,6 +69,15 @@ def control_block_ids(payload: dict[str, Any]) -> list[str]:
 UPDATE_PRIORITY = 5  # outbox priority of chat.update: before every new post
 # Calls a transition hands straight to the sender (Store.hand_updates_to): a click's answer.
 HANDED_METHODS = frozenset({"chat.update"})
+
+
+@dataclass
+class _Batch:
+    """Transitions sharing one transaction (Store.batched): its connection, and what to do
+    once it has committed (hand updates over, log the audit rows, settle)."""
+
+    connection: Connection
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,8 @@ class Store:
         # transaction and handed to it in memory once committed, so a click's answer goes
         # out without a claim. A crash leaves them leased: sent when the lease runs out.
         self._handoff: tuple[Callable[[list[OutboxMessage]], None], timedelta] | None = None
+        # Set in a thread while it runs transitions together (batched): per thread.
+        self._local = threading.local()
 
     def hand_updates_to(
         self, take: Callable[[list[OutboxMessage]], None] | None, lease: timedelta = timedelta()
@@ -212,6 +224,55 @@ class Store:
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    # --- transitions made together ----------------------------------------------------------
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Reads (`reading`) and transitions made in this thread inside the block share one
+        connection and one transaction, committed at its end: a few queued clicks cost one
+        commit instead of one each. What a transition does once committed (hand its updates
+        over, log its audit rows, `after_commit` hooks) runs after that commit; if anything
+        inside raises, everything is rolled back and none of it runs (the caller retries
+        each alone). Only for work that writes through this store's connection alone: on
+        SQLite a write on another connection would wait for this transaction."""
+        if self._current_batch() is not None:
+            raise RuntimeError("transitions are already batched in this thread")
+        with self.engine.connect() as connection:
+            batch = _Batch(connection)
+            self._local.batch = batch
+            try:
+                yield
+                connection.commit()
+            finally:
+                self._local.batch = None
+        for hook in batch.after:
+            try:
+                hook()
+            except Exception:  # the decisions are committed; a hook's failure is its own
+                log.exception("a step after a batch of transitions failed")
+
+    def _current_batch(self) -> _Batch | None:
+        return getattr(self._local, "batch", None)
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once this thread's batch has committed, or now when there is none."""
+        batch = self._current_batch()
+        if batch is None:
+            hook()
+        else:
+            batch.after.append(hook)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection to read with: the batch's (it sees the batch's own changes) or a
+        new one."""
+        batch = self._current_batch()
+        if batch is not None:
+            yield batch.connection
+            return
+        with self.engine.connect() as connection:
+            yield connection
 
     # --- health -----------------------------------------------------------------------------
 
@@ -561,26 +622,40 @@ class Store:
         add_decision, add_audit, add_outbox = self._transition_inserts
         handoff = self._handoff
         handed: list[OutboxMessage] = []
+
+        def write(connection: Connection) -> bool:
+            if connection.execute(statement, params).rowcount != 1:
+                return False
+            if decision is not None:
+                connection.execute(add_decision, _columns(decision))
+            connection.execute(add_audit, _columns(audit))
+            now = utcnow()
+            rows = [_outbox_row(item, now) for item in outbox]
+            if handoff is not None:
+                rows = self._insert_handed(connection, rows, now + handoff[1], handed)
+            if rows:
+                connection.execute(add_outbox, rows)
+            return True
+
+        def committed() -> None:
+            observability.emit_committed([audit])
+            if handed and handoff is not None:
+                try:
+                    handoff[0](handed)
+                except Exception:  # the rows stay leased: the update lane sends them later
+                    log.exception("could not hand %d chat.update calls to the sender", len(handed))
+
+        batch = self._current_batch()
+        if batch is not None:  # committed with the others (batched)
+            if not write(batch.connection):
+                return Transition(False, self.ticket_with_proposal(ticket_id, batch.connection)[0])
+            batch.after.append(committed)
+            return Transition(applied=True, ticket=None)
         with self.engine.begin() as connection:
-            moved = connection.execute(statement, params).rowcount
-            if moved == 1:
-                if decision is not None:
-                    connection.execute(add_decision, _columns(decision))
-                connection.execute(add_audit, _columns(audit))
-                now = utcnow()
-                rows = [_outbox_row(item, now) for item in outbox]
-                if handoff is not None:
-                    rows = self._insert_handed(connection, rows, now + handoff[1], handed)
-                if rows:
-                    connection.execute(add_outbox, rows)
-        if moved != 1:
+            moved = write(connection)
+        if not moved:
             return Transition(applied=False, ticket=self.get_ticket(ticket_id))
-        observability.emit_committed([audit])
-        if handed and handoff is not None:
-            try:
-                handoff[0](handed)
-            except Exception:  # the rows stay leased: the update lane sends them later
-                log.exception("could not hand %d chat.update calls to the sender", len(handed))
+        committed()
         return Transition(applied=True, ticket=None)
 
     def _insert_handed(
@@ -618,7 +693,11 @@ class Store:
         tickets = Ticket.__table__  # type: ignore[attr-defined]
         return (
             update(tickets)
-            .where(tickets.c.id == bindparam("ticket_id"), tickets.c.status.in_(list(allowed)))
+            # OR of equalities, not IN: an IN list is expanded again at every execution.
+            .where(
+                tickets.c.id == bindparam("ticket_id"),
+                or_(*(tickets.c.status == status for status in allowed)),
+            )
             .values({name: bindparam(f"v_{name}", type_=tickets.c[name].type) for name in names})
         )
 
