@@ -96,7 +96,7 @@ def _guardrails(
     words = count_words(text, max(policies.global_settings.min_words, 2))
     language = detect_language(text)
     allowed = policies.global_settings.languages
-    if not usable_text(text):
+    if words < 2:  # usable_text: counted up to at least 2, so exact there
         fired.append(("unusable_text", "the ticket has too little readable text to classify"))
     elif language.garbled:
         fired.append(("unusable_text", "the text looks garbled (most words are not words)"))
