@@ -8,6 +8,7 @@ each command's module and one-line help; the module gives its arguments via `reg
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from dataclasses import dataclass
@@ -158,14 +159,21 @@ def main(argv: list[str] | None = None) -> int:
     if "--version" in argv[:1]:  # the cheapest path: no parser, no settings
         print(f"triage-bot {version()}")
         return 0
-    args = build_parser(argv).parse_args(argv)
-    settings = _load_settings(lenient=getattr(args, "lenient_settings", False))
-    from bot.classifier.base import ModelFileError
-    from bot.commands.common import CommandError
-    from bot.logs import setup_logging
-    from bot.settings import MissingSettingError
+    # Start-up (parser, settings, their imports) makes many objects that live until exit
+    # and little garbage: collections then only walk them again and again (about a tenth
+    # of a short command's CPU time). The collector is back on before the command runs.
+    gc.disable()
+    try:
+        args = build_parser(argv).parse_args(argv)
+        settings = _load_settings(lenient=getattr(args, "lenient_settings", False))
+        from bot.classifier.base import ModelFileError
+        from bot.commands.common import CommandError
+        from bot.logs import setup_logging
+        from bot.settings import MissingSettingError
 
-    setup_logging(settings.log_level, settings.log_format)
+        setup_logging(settings.log_level, settings.log_format)
+    finally:
+        gc.enable()
     try:
         return int(args.run(args, settings) or 0)
     except MissingSettingError as exc:

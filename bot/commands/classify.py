@@ -59,6 +59,16 @@ def make_progress(args: argparse.Namespace, label: str, path: Path | None, holde
 
 
 def run(args: argparse.Namespace, settings) -> int:
+    # Imports and models build objects that live until exit, not garbage: no collection
+    # while they load (each would walk all of them again), then they are frozen below.
+    gc.disable()
+    try:
+        return _run(args, settings)
+    finally:
+        gc.enable()
+
+
+def _run(args: argparse.Namespace, settings) -> int:
     from bot.commands.common import CommandError, classifier_and_policies
     from bot.intake.files import TicketFileError, read_ticket_file
     from bot.streaming import ready_batches
@@ -74,6 +84,7 @@ def run(args: argparse.Namespace, settings) -> int:
     # Everything loaded so far (models, vocabularies, modules) lives until exit: frozen, the
     # collector stops walking it again and again while tickets churn through (~4% of a run).
     gc.freeze()
+    gc.enable()
     progress = make_progress(args, "classify", args.file, handle)
     decisions: Counter[str] = Counter()
     skipped = 0
