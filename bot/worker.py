@@ -39,10 +39,6 @@ MAX_DEFER_SECONDS = 2.0
 BUSY_BATCH = 5
 BUSY_YIELD = 3.0
 IDLE_BATCH = 200
-# A pass starts with a small batch (and its pause) if a request was answered this recently:
-# a 0.05 s gap within a burst (a slow commit, a checkpoint) must not let a full pass of
-# IDLE_BATCH tickets hold the GIL and the store's write lock in the middle of it.
-RECENT_INTAKE_SECONDS = 0.5
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -116,7 +112,7 @@ class Worker:
         """Classify every stored `new` ticket this process can claim; while intake is
         streaming in, in small batches with pauses (intake is answered first)."""
         total = 0
-        busy = self._clock() - self._last_intake < RECENT_INTAKE_SECONDS
+        busy = self._intake_busy()
         while not self._stopping:
             started = self._clock()
             done = await asyncio.to_thread(
@@ -166,10 +162,9 @@ class Worker:
             except Exception:
                 log.exception("classification pass failed; retrying at the next poll")
             await _wait(self._classify_wake, self.poll_seconds)
-            if (self._classify_wake.is_set() or self._intake_busy()) and not self._stopping:
-                # Woken by intake (or polling while it streams in): let a burst of arrivals
-                # gather into one batch, so a flood of one-ticket requests costs a few model
-                # calls and commits, not one each, and is answered first.
+            if self._classify_wake.is_set() and not self._stopping:
+                # Woken by intake: let a burst of arrivals gather into one batch, so a flood
+                # of one-ticket requests costs a few model calls and commits, not one each.
                 await self._quiet_intake()
 
     async def _deliver_loop(self, lane: str = POSTS) -> None:

@@ -95,14 +95,3 @@ async def test_once_intake_goes_quiet_the_rest_goes_in_large_batches() -> None:
     # answers back), and the large batches went without pauses.
     assert clock.slept[-1] == pytest.approx(COALESCE_SECONDS)
     assert len(clock.slept) == 3
-
-
-async def test_a_short_gap_in_a_burst_starts_with_a_small_batch() -> None:
-    worker, backlog, clock = make(100)
-    worker.intake_arrived()
-    clock.now += 5 * COALESCE_SECONDS  # a slow commit: no answer for a while, then more
-    clock.arrivals = 1
-    assert await worker.classify_pending() == 100
-    assert backlog.limits[0] == BUSY_BATCH
-    assert backlog.limits[1] == BUSY_BATCH  # a request was answered during the pause
-    assert set(backlog.limits[2:]) == {IDLE_BATCH}
