@@ -851,44 +851,15 @@ def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
     return f"{base}{separator}options=-csearch_path%3D{schema}", drop
 
 
-async def settle(
-    pid: int,
-    database_url: str | None = None,
-    idle_cpu: float = 0.05,
-    window: float = 0.5,
-    limit: float = 120,
-) -> None:
+async def settle(pid: int, idle_cpu: float = 0.05, window: float = 0.5, limit: float = 120) -> None:
     """Wait until a server is idle (its background classification and posting done), so
-    the next burst, the floor's or its own, does not share the core with it. With the
-    bot's database, idle also means no ticket left unclassified and no Slack call left
-    queued: a low-CPU window alone can fall in a pause of that work."""
+    the next burst, the floor's or its own, does not share the core with it."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         before = cpu_seconds(pid)
         await asyncio.sleep(window)
-        if cpu_seconds(pid) - before < idle_cpu and (
-            database_url is None or not backlog(database_url)
-        ):
+        if cpu_seconds(pid) - before < idle_cpu:
             return
-
-
-def backlog(database_url: str) -> int:
-    """Tickets not yet classified plus Slack calls not yet sent, read from the bot's store."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return int(
-                connection.execute(
-                    text(
-                        "SELECT (SELECT count(*) FROM tickets WHERE status = 'new')"
-                        " + (SELECT count(*) FROM outbox WHERE status = 'pending')"
-                    )
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()
 
 
 def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
@@ -919,14 +890,14 @@ def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
         try:
             await floor.ready()
             await bot.ready()
-            await settle(bot.proc.pid, url)
+            await settle(bot.proc.pid)
             for turn in range(args.repeat):
                 rate, _ = await post_singles(floor.base, args.requests, 16, f"F{turn}-")
                 floors.append(rate)
                 rate, waits = await post_singles(bot.base, args.requests, 16, f"I{turn}-")
                 rates.append(rate)
                 latencies.extend(waits)
-                await settle(bot.proc.pid, url)
+                await settle(bot.proc.pid)
         finally:
             bot.stop()
             floor.stop()

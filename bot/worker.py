@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
 
@@ -30,15 +29,6 @@ COALESCE_SECONDS = 0.05
 # ... but never longer than this after it was woken: intake is answered first, yet a
 # steady stream of requests cannot hold classification back.
 MAX_DEFER_SECONDS = 2.0
-# While requests keep arriving past that, classification takes small batches (a few
-# milliseconds of CPU each: its thread holds the GIL, and the event loop waits for it) and
-# after each one steps aside for BUSY_YIELD times as long as it took (at least
-# COALESCE_SECONDS), until intake goes quiet: intake keeps most of the core and its
-# latency, while a steady stream is still classified, with at most 1 / (1 + BUSY_YIELD)
-# of the time.
-BUSY_BATCH = 5
-BUSY_YIELD = 3.0
-IDLE_BATCH = 200
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -57,15 +47,8 @@ class Worker:
     """Two asyncio tasks per process; safe to run in several processes at once."""
 
     def __init__(
-        self,
-        service: TriageService,
-        dispatcher: OutboxDispatcher,
-        poll_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        self, service: TriageService, dispatcher: OutboxDispatcher, poll_seconds: float
     ) -> None:
-        self._clock = clock  # both only pace classification around intake
-        self._sleep = sleep
         self.service = service
         self.dispatcher = dispatcher
         self.poll_seconds = poll_seconds
@@ -84,20 +67,20 @@ class Worker:
     def intake_arrived(self) -> None:
         """Tickets were stored: classify them once the requests around them are answered.
         Delivery is not woken: it has nothing new until classification queues the posts."""
-        self._last_intake = self._clock()
+        self._last_intake = time.monotonic()
         self._classify_wake.set()
 
     async def _quiet_intake(self) -> None:
         """Wait until no intake request arrived for COALESCE_SECONDS (at most MAX_DEFER_SECONDS):
         classification is CPU work in this process, and answering intake comes first."""
-        await self._sleep(COALESCE_SECONDS)
-        deadline = self._clock() + MAX_DEFER_SECONDS
+        await asyncio.sleep(COALESCE_SECONDS)
+        deadline = time.monotonic() + MAX_DEFER_SECONDS
         while not self._stopping:
-            now = self._clock()
+            now = time.monotonic()
             quiet = now - self._last_intake
             if quiet >= COALESCE_SECONDS or now >= deadline:
                 return
-            await self._sleep(min(COALESCE_SECONDS - quiet, deadline - now))
+            await asyncio.sleep(min(COALESCE_SECONDS - quiet, deadline - now))
 
     def kick_delivery(self) -> None:
         """A click queued Slack calls: send them now. Nothing new to classify, so the
@@ -105,45 +88,15 @@ class Worker:
         self._deliver_wake.set()
         self._update_wake.set()
 
-    def _intake_busy(self) -> bool:
-        return self._clock() - self._last_intake < COALESCE_SECONDS
-
     async def classify_pending(self) -> int:
-        """Classify every stored `new` ticket this process can claim; while intake is
-        streaming in, in small batches with pauses (intake is answered first)."""
+        """Classify every stored `new` ticket this process can claim."""
         total = 0
-        busy = self._intake_busy()
-        while not self._stopping:
-            started = self._clock()
-            done = await asyncio.to_thread(
-                self.service.process_new, BUSY_BATCH if busy else IDLE_BATCH
-            )
-            if not done:
-                break
+        while done := await asyncio.to_thread(self.service.process_new):
             total += done
             self._deliver_wake.set()
-            # Busy stays on until a pause ends in quiet: a batch that held the GIL also held
-            # back the answers, so "no request answered lately" right after it proves nothing.
-            if busy or self._intake_busy():
-                busy = await self._step_aside((self._clock() - started) * BUSY_YIELD)
+            if time.monotonic() - self._last_intake < COALESCE_SECONDS:
+                await self._quiet_intake()  # intake is streaming in: answer it first
         return total
-
-    async def _step_aside(self, seconds: float) -> bool:
-        """Pause classification for `seconds` (at least COALESCE_SECONDS), or until the loop
-        has been free that long with no intake request answered; whether intake is still
-        streaming in (a request was answered during the pause). Quiet counts only from the
-        pause's start: during the batch the loop may not have had the GIL to answer any."""
-        start = self._clock()
-        deadline = start + max(seconds, COALESCE_SECONDS)
-        while not self._stopping:
-            now = self._clock()
-            quiet = now - max(self._last_intake, start)
-            if quiet >= COALESCE_SECONDS:
-                return False
-            if now >= deadline:
-                return self._last_intake >= start  # answered requests while it paused
-            await self._sleep(min(COALESCE_SECONDS - quiet, deadline - now))
-        return False
 
     async def run_once(self) -> None:
         """One full pass, for tests and one-shot commands: classify, then deliver."""

@@ -27,7 +27,6 @@ from bot.socket_mode import connect_socket_mode
 from bot.source.query import check_query_settings
 
 log = logging.getLogger(__name__)
-SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -84,10 +83,6 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     # (~90 ms on this heap, a pause for every request in flight).
     gc.collect()
     gc.freeze()
-    # A worker thread (classification, store writes) holds the GIL for up to the switch
-    # interval each time the event loop wants it back: 1 ms instead of 5 keeps a request's
-    # wait behind a classification batch short, at the cost of more switches only then.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
