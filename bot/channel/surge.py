@@ -825,7 +825,9 @@ class SurgeGroups:
         """The batch `message` rebuilt with this member shown as decided (`outcome`) and the
         others as the store has them (queued with the decision, in its transaction); and the
         others' statuses it was built from (read first: see `settle`)."""
-        with self.service.store.session() as session:
+        # On the click's own transaction when clicks are decided together: a member decided
+        # earlier in the same hop shows as decided here, not with its stale controls.
+        with self.service.store.reading_session() as session:
             seen = self._batch_state(session, message.dedupe_key, ticket_id)
             item = self._list_update(session, message, {ticket_id: outcome})
         return replace(item, ticket_id=ticket_id), seen
