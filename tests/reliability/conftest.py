@@ -13,6 +13,8 @@ import aiohttp
 import pytest
 
 from bot.app import build_runtime, running
+from bot.db import make_engine
+from bot.store import Store
 from tests.conftest import BotUnderTest, make_settings, postgres_schema
 from tests.fakes.slack_api import FakeSlack
 from tests.reliability.helpers import ServeProcess
@@ -70,3 +72,11 @@ def serve_processes() -> Iterator[list[ServeProcess]]:
     yield processes
     for process in processes:
         process.stop()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A store on the test database (SQLite file, or PostgreSQL when its URL is set)."""
+    engine = make_engine(database_url)
+    yield Store(engine)
+    engine.dispose()

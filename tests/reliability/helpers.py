@@ -278,3 +278,20 @@ def unmatched_deliveries(store: Any, slack: FakeSlack) -> tuple[list[int], list[
     ]
     extra = [k for k in accepted if k not in expected]
     return wrong, extra
+
+
+def review_ticket(store: Any, ticket_id: str) -> None:
+    """A ticket waiting for a human in `store` (a `bot.store.Store`), as the worker leaves it."""
+    from bot.models import Ticket, TicketStatus
+
+    with store.session() as session:
+        session.add(
+            Ticket(
+                id=ticket_id,
+                subject="Invoice",
+                body="charged twice",
+                status=TicketStatus.REVIEW.value,
+                proposed_tag="billing",
+            )
+        )
+        session.commit()

@@ -10,43 +10,21 @@ chat.update over, settle) runs only once that commit is made. Real databases.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import make_engine
 from bot.group_commit import SerialLane
-from bot.models import AuditEvent, OutboxMessage, Ticket, TicketStatus
+from bot.models import AuditEvent, OutboxMessage, TicketStatus
 from bot.store import OutboxItem, Store, Transition
 from tests.conftest import BotUnderTest
 from tests.reliability.helpers import eventually
+from tests.reliability.helpers import review_ticket as _ticket
 from tests.reliability.test_retries_and_double_clicks import AGENT, posted_review, review_only
 
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    engine = make_engine(database_url)
-    yield Store(engine)
-    engine.dispose()
-
-
-def _ticket(store: Store, ticket_id: str) -> None:
-    with store.session() as session:
-        session.add(
-            Ticket(
-                id=ticket_id,
-                subject="Invoice",
-                body="charged twice",
-                status=TicketStatus.REVIEW.value,
-                proposed_tag="billing",
-            )
-        )
-        session.commit()
 
 
 def _decide(store: Store, ticket_id: str, update_key: str | None = None) -> Transition:

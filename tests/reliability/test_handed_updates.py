@@ -10,44 +10,22 @@ databases and a local Slack Web API server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db import make_engine
 from bot.group_commit import SerialLane
-from bot.models import AuditEvent, OutboxStatus, Ticket, TicketStatus
+from bot.models import AuditEvent, OutboxStatus, TicketStatus
 from bot.outbox import UPDATE_BUCKET, UPDATES, OutboxDispatcher
 from bot.pacing import ChannelPacer
 from bot.store import OutboxItem, Store
 from tests.conftest import TRIAGE_CHANNEL, BotUnderTest
 from tests.fakes.slack_api import FakeSlack
 from tests.reliability.helpers import eventually
+from tests.reliability.helpers import review_ticket as _ticket
 
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    engine = make_engine(database_url)
-    yield Store(engine)
-    engine.dispose()
-
-
-def _ticket(store: Store, ticket_id: str) -> None:
-    with store.session() as session:
-        session.add(
-            Ticket(
-                id=ticket_id,
-                subject="Invoice",
-                body="charged twice",
-                status=TicketStatus.REVIEW.value,
-                proposed_tag="billing",
-            )
-        )
-        session.commit()
 
 
 def _decide(store: Store, ticket_id: str, ts: str = "1.1", text: str = "Approved"):
