@@ -21,17 +21,26 @@ Item = TypeVar("Item")
 Answer = TypeVar("Answer")
 
 
-class GroupCommit(Generic[Item, Answer]):
-    """`write(items) -> answers` (same order) runs in a worker thread, one batch at a time."""
+def fail_all(batch: Sequence[tuple[Any, asyncio.Future[Any]]], exc: BaseException) -> None:
+    """Answer every caller of a batch still waiting with `exc`."""
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
 
-    def __init__(self, write: Callable[[Sequence[Item]], list[Answer]], max_items: int = 500):
-        self._write = write
-        self._max_items = max_items
+
+class DrainQueue(Generic[Item, Answer]):
+    """Items queued with their callers' futures, emptied by one task at a time.
+
+    The first item of an idle queue starts the task; items that arrive while it writes a
+    batch queue up for the next one; the task ends when the queue is empty. Subclasses say
+    how a batch is taken and answered (`_drain_pending`)."""
+
+    def __init__(self) -> None:
         self._pending: list[tuple[Item, asyncio.Future[Answer]]] = []
         self._draining = False
 
-    async def submit(self, item: Item) -> Answer:
-        """This item's answer, once its transaction committed; raises what the write raised."""
+    async def _enqueue(self, item: Item) -> Answer:
+        """Queue `item` and wait for its answer (or what its batch raised)."""
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if not self._draining:
@@ -41,24 +50,42 @@ class GroupCommit(Generic[Item, Answer]):
 
     async def _drain(self) -> None:
         try:
-            while self._pending:
-                batch = self._pending[: self._max_items]
-                del self._pending[: self._max_items]
-                try:
-                    answers = await asyncio.to_thread(self._write, [item for item, _ in batch])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), answer in zip(batch, answers, strict=True):
-                    if not future.done():
-                        future.set_result(answer)
+            await self._drain_pending()
         finally:
             self._draining = False
 
+    async def _drain_pending(self) -> None:
+        """Take and answer batches while any item is pending."""
+        raise NotImplementedError
 
-class SerialLane:
+
+class GroupCommit(DrainQueue[Item, Answer]):
+    """`write(items) -> answers` (same order) runs in a worker thread, one batch at a time."""
+
+    def __init__(self, write: Callable[[Sequence[Item]], list[Answer]], max_items: int = 500):
+        super().__init__()
+        self._write = write
+        self._max_items = max_items
+
+    async def submit(self, item: Item) -> Answer:
+        """This item's answer, once its transaction committed; raises what the write raised."""
+        return await self._enqueue(item)
+
+    async def _drain_pending(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max_items]
+            del self._pending[: self._max_items]
+            try:
+                answers = await asyncio.to_thread(self._write, [item for item, _ in batch])
+            except Exception as exc:
+                fail_all(batch, exc)
+                continue
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
+
+
+class SerialLane(DrainQueue[Callable[[], Any], Any]):
     """Runs blocking calls first come, first served, a few per thread hop.
 
     For clicks: a burst of 200 would otherwise interleave in the thread pool and all finish
@@ -80,11 +107,10 @@ class SerialLane:
         per_hop: int = 4,
         together: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
+        super().__init__()
         self._per_hop = per_hop
         self.together = together
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="click-lane")
-        self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
-        self._draining = False
         self._running = 0  # calls in the hop under way
         self._room_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
@@ -126,12 +152,8 @@ class SerialLane:
         self._room_waiters = still
 
     async def run(self, call: Callable[[], Answer]) -> Answer:
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._pending.append((call, future))
-        if not self._draining:
-            self._draining = True
-            asyncio.create_task(self._drain())  # noqa: RUF006  (it ends when the queue is empty)
-        return await future
+        """`call()`'s answer, once it ran (and, in a hop run together, committed)."""
+        return await self._enqueue(call)
 
     def _run_all(self, calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
         if self.together is None or len(calls) < 2:
@@ -158,30 +180,25 @@ class SerialLane:
                 outcomes.append((False, exc))
         return outcomes
 
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[: self._per_hop]
-                del self._pending[: self._per_hop]
-                self._running = len(batch)
-                try:
-                    outcomes = await asyncio.get_running_loop().run_in_executor(
-                        self.executor, self._run_all, [c for c, _ in batch]
-                    )
-                except BaseException as exc:  # cancelled: fail the callers, not silently
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(RuntimeError(f"lane stopped: {exc!r}"))
-                    raise
-                finally:
-                    self._running = 0
-                    self._wake_room()
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
-        finally:
-            self._draining = False
+    async def _drain_pending(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._per_hop]
+            del self._pending[: self._per_hop]
+            self._running = len(batch)
+            try:
+                outcomes = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, self._run_all, [c for c, _ in batch]
+                )
+            except BaseException as exc:  # cancelled: fail the callers, not silently
+                fail_all(batch, RuntimeError(f"lane stopped: {exc!r}"))
+                raise
+            finally:
+                self._running = 0
+                self._wake_room()
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
+from bot.group_commit import DrainQueue, fail_all
 from bot.store import IntakeResult
 from bot.tickets import TicketIn, id_key
 
@@ -42,7 +43,7 @@ class Refused(Exception):
         self.problems = problems
 
 
-class IntakeBatcher:
+class IntakeBatcher(DrainQueue[list[TicketIn], IntakeResult]):
     """Collects concurrent intake requests into shared transactions (no added delay)."""
 
     def __init__(
@@ -52,21 +53,15 @@ class IntakeBatcher:
         check: Check | None = None,
         begin: Begin | None = None,
     ) -> None:
+        super().__init__()
         self._store = store
         self._check = check
         self._begin = begin
         self._max_tickets = max_tickets
-        self._pending: list[tuple[list[TicketIn], asyncio.Future[IntakeResult]]] = []
-        self._draining = False
 
     async def submit(self, tickets: Sequence[TicketIn]) -> IntakeResult:
         """Store these tickets (with whatever else is waiting); raises what the store raised."""
-        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
-        self._pending.append((list(tickets), future))
-        if not self._draining:
-            self._draining = True
-            asyncio.create_task(self._drain())  # noqa: RUF006  (it ends when the queue is empty)
-        return await future
+        return await self._enqueue(list(tickets))
 
     def _take(self) -> list[tuple[list[TicketIn], asyncio.Future[IntakeResult]]]:
         batch, size = [], 0
@@ -123,43 +118,38 @@ class IntakeBatcher:
         result = self._store(usable, **on) if usable else IntakeResult([], [], {})
         return problems, _refuse_lone_lookalikes(requests, problems, result)
 
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                batch = self._take()
-                try:
-                    problems, result = await asyncio.to_thread(
-                        self._checked_store, [tickets for tickets, _ in batch]
+    async def _drain_pending(self) -> None:
+        while self._pending:
+            batch = self._take()
+            try:
+                problems, result = await asyncio.to_thread(
+                    self._checked_store, [tickets for tickets, _ in batch]
+                )
+            except Exception as exc:
+                fail_all(batch, exc)
+                continue
+            for (_, future), refused in zip(batch, problems, strict=True):
+                if refused and not future.done():
+                    future.set_exception(Refused(refused))
+            batch = [
+                request for request, refused in zip(batch, problems, strict=True) if not refused
+            ]
+            created = set(result.new_ids)
+            for tickets, future in batch:
+                new: list[str] = []
+                known: list[str] = []
+                lookalikes: dict[str, str] = {}
+                for ticket_id in dict.fromkeys(t.id for t in tickets):
+                    if ticket_id in result.lookalikes:
+                        lookalikes[ticket_id] = result.lookalikes[ticket_id]
+                        continue
+                    # The first request that carried a new id is the one that stored it.
+                    (new if ticket_id in created else known).append(ticket_id)
+                    created.discard(ticket_id)
+                if not future.done():
+                    future.set_result(
+                        IntakeResult(new_ids=new, duplicate_ids=known, lookalikes=lookalikes)
                     )
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), refused in zip(batch, problems, strict=True):
-                    if refused and not future.done():
-                        future.set_exception(Refused(refused))
-                batch = [
-                    request for request, refused in zip(batch, problems, strict=True) if not refused
-                ]
-                created = set(result.new_ids)
-                for tickets, future in batch:
-                    new: list[str] = []
-                    known: list[str] = []
-                    lookalikes: dict[str, str] = {}
-                    for ticket_id in dict.fromkeys(t.id for t in tickets):
-                        if ticket_id in result.lookalikes:
-                            lookalikes[ticket_id] = result.lookalikes[ticket_id]
-                            continue
-                        # The first request that carried a new id is the one that stored it.
-                        (new if ticket_id in created else known).append(ticket_id)
-                        created.discard(ticket_id)
-                    if not future.done():
-                        future.set_result(
-                            IntakeResult(new_ids=new, duplicate_ids=known, lookalikes=lookalikes)
-                        )
-        finally:
-            self._draining = False
 
 
 def _refuse_lone_lookalikes(
