@@ -28,7 +28,14 @@ from bot.ownership.modes import EffectiveMode, ModeBook
 from bot.policies import Policy, PolicySet
 from bot.settings import Settings
 from bot.source.clean import clean_for_classification
-from bot.store import UPDATE_PRIORITY, IntakeResult, OutboxItem, ProposalRecord, Store
+from bot.store import (
+    UPDATE_PRIORITY,
+    IntakeResult,
+    OutboxItem,
+    ProposalRecord,
+    Store,
+    Transition,
+)
 from bot.tickets import TicketIn
 from bot.triage import AUTO, TriageResult, triage_text
 from bot.triage_batch import triage_many
@@ -436,6 +443,17 @@ class TriageService:
             return facts.ticket, facts.proposal
         return self.store.ticket_with_proposal(ticket_id)
 
+    def _decided(
+        self, result: Transition, ticket_id: str, settle: Callable[[], None] | None = None
+    ) -> ClickOutcome:
+        """The clicker's answer to a click's transition. Once it applied, `settle` runs after
+        its commit (it reads what this decision committed)."""
+        if not result.applied:
+            return self._already(result.ticket, ticket_id)
+        if settle is not None:
+            self.store.after_commit(settle)
+        return ClickOutcome(True)
+
     def _already(self, ticket: Ticket | None, ticket_id: str) -> ClickOutcome:
         if ticket is None:
             return ClickOutcome(False, f"Ticket #{_esc(ticket_id)} is not in the triage store.")
@@ -594,9 +612,7 @@ class TriageService:
             ),
             outbox,
         )
-        if result.applied:
-            self.store.after_commit(settle)  # it reads what this decision committed
-        return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
+        return self._decided(result, ticket_id, settle)
 
     def hand_off(
         self,
@@ -662,9 +678,7 @@ class TriageService:
             ),
             outbox,
         )
-        if result.applied:
-            self.store.after_commit(settle)  # it reads what this decision committed
-        return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
+        return self._decided(result, ticket_id, settle)
 
     def claim(
         self,
@@ -693,7 +707,7 @@ class TriageService:
             ),
             outbox,
         )
-        return ClickOutcome(True) if result.applied else self._already(result.ticket, ticket_id)
+        return self._decided(result, ticket_id)
 
     # --- reporting -------------------------------------------------------------------------
 

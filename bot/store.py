@@ -278,14 +278,12 @@ class Store:
     def reading_session(self) -> Iterator[Session]:
         """A session to read with: on the batch's connection inside `batched` (it sees the
         decisions made before it in the same transaction, and never commits), else its own."""
-        batch = self._current_batch()
-        if batch is None:
-            with self.session() as session:
-                yield session
-            return
-        with Session(
-            bind=batch.connection, expire_on_commit=False, join_transaction_mode="rollback_only"
-        ) as session:
+        with (
+            self.reading() as connection,
+            Session(
+                bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+            ) as session,
+        ):
             yield session
 
     # --- health -----------------------------------------------------------------------------
