@@ -853,7 +853,9 @@ def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
 
 async def settle(pid: int, idle_cpu: float = 0.05, window: float = 0.5, limit: float = 120) -> None:
     """Wait until a server is idle (its background classification and posting done), so
-    the next burst, the floor's or its own, does not share the core with it."""
+    the next burst, the floor's or its own, does not share the core with it. The window
+    should outlast the server's periodic passes (`quiet_window`), or one that wakes after
+    a short idle spell runs during the next burst."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         before = cpu_seconds(pid)
@@ -862,9 +864,19 @@ async def settle(pid: int, idle_cpu: float = 0.05, window: float = 0.5, limit: f
             return
 
 
+def quiet_window() -> float:
+    """Idle time that proves a server done: longer than its channel pass interval (the
+    surge-group lists of the last burst's tickets are queued by that pass)."""
+    from bot.channel.jobs import FLUSH_SECONDS
+
+    return FLUSH_SECONDS + 0.5
+
+
 def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
     """The bot and the floor take turns, burst after burst (medians of `--repeat`), so a
-    neighbour's load on the machine hits both sides of each ratio alike."""
+    neighbour's load on the machine hits both sides of each ratio alike. Between turns the
+    bot is left to finish its background work (classifying and posting the burst), which
+    would otherwise share the core with the next turn, the floor's or its own."""
     from tests.fakes.slack_api import FakeSlack
 
     stores = [("SQLite", f"sqlite:///{tmp / 'intake.db'}", None)]
@@ -890,14 +902,14 @@ def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
         try:
             await floor.ready()
             await bot.ready()
-            await settle(bot.proc.pid)
+            await settle(bot.proc.pid, window=quiet_window())
             for turn in range(args.repeat):
                 rate, _ = await post_singles(floor.base, args.requests, 16, f"F{turn}-")
                 floors.append(rate)
                 rate, waits = await post_singles(bot.base, args.requests, 16, f"I{turn}-")
                 rates.append(rate)
                 latencies.extend(waits)
-                await settle(bot.proc.pid)
+                await settle(bot.proc.pid, window=quiet_window())
         finally:
             bot.stop()
             floor.stop()

@@ -1,7 +1,10 @@
 """The intake hot path's SQL: new tickets and their `ticket_received` audit rows, written
 in as few statements (and, on PostgreSQL, round trips) as the database allows.
 
-Fixed statement texts sent through the driver (no ORM, no per-call compilation):
+Fixed statement texts sent through the driver's own cursor (no ORM, no per-call
+compilation, no SQLAlchemy result objects: on a small batch those cost as much as SQLite's
+commit); a driver error is raised as SQLAlchemy's, as if the statement had gone through it
+(`driver_errors`), so callers and retries see one kind of error:
 - PostgreSQL: one statement for the whole batch. The tickets go in as column arrays
   (`unnest`), so the text never changes with the batch size and psycopg prepares it on
   the server after a few uses; a data-modifying CTE writes the audit row of each ticket
@@ -17,10 +20,12 @@ A repeated id and a look-alike id (same `id_key`, a unique column) are both skip
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 
 from bot import jsonio
 from bot.models import Ticket, TicketStatus, utcnow
@@ -70,7 +75,7 @@ class IntakeWriter:
 
     def insert(
         self,
-        connection: Connection,
+        cursor: Any,
         tickets: Iterable[TicketIn],
         keys: dict[str, str],
         source: str,
@@ -80,12 +85,12 @@ class IntakeWriter:
         now = self._time(utcnow())
         detail = jsonio.dumps({"source": source})
         if self.one_statement:
-            return self._postgres(connection, list(tickets), keys, now, source, actor, detail)
-        return self._sqlite(connection, list(tickets), keys, now, source, actor, detail)
+            return self._postgres(cursor, list(tickets), keys, now, source, actor, detail)
+        return self._sqlite(cursor, list(tickets), keys, now, source, actor, detail)
 
     def _postgres(
         self,
-        connection: Connection,
+        cursor: Any,
         tickets: list[TicketIn],
         keys: dict[str, str],
         now: Any,
@@ -108,11 +113,12 @@ class IntakeWriter:
             "url": [t.url for t in tickets],
             "created_at": [time(t.created_at) for t in tickets],
         }
-        return {row[0] for row in connection.exec_driver_sql(_POSTGRES, params)}
+        cursor.execute(_POSTGRES, params)
+        return {row[0] for row in cursor.fetchall()}
 
     def _sqlite(
         self,
-        connection: Connection,
+        cursor: Any,
         tickets: list[TicketIn],
         keys: dict[str, str],
         now: Any,
@@ -142,10 +148,10 @@ class IntakeWriter:
                     0,
                 )
             ]
-            rows = connection.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
-            created.update(row[0] for row in rows)
+            cursor.execute(_sqlite_insert(len(chunk)), tuple(values))
+            created.update(row[0] for row in cursor.fetchall())
         if created:
-            connection.exec_driver_sql(
+            cursor.executemany(
                 _AUDIT + " VALUES (?, ?, 'ticket_received', ?, ?)",
                 [(now, actor, t.id, detail) for t in tickets if t.id in created],
             )
@@ -157,6 +163,60 @@ class IntakeWriter:
     ) -> dict[str, str]:
         """The ids that were not inserted (id -> key): repeats or look-alikes."""
         return {i: keys[i] for i in unique if i not in created}
+
+
+@contextmanager
+def driver_cursor(connection: Connection) -> Iterator[Any]:
+    """A cursor of this connection's driver connection, in its open transaction."""
+    cursor = connection.connection.cursor()
+    try:
+        with driver_errors(connection.dialect, connection.connection, cursor):
+            yield cursor
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def own_transaction(engine: Engine, autocommit: bool) -> Iterator[Any]:
+    """A pooled driver connection's cursor, committed on leaving (unless `autocommit`:
+    each statement is then committed as it runs); rolled back and returned to the pool on
+    an error, and dropped from the pool if the error says the server is gone."""
+    fairy = engine.raw_connection()
+    try:
+        if autocommit:
+            fairy.driver_connection.autocommit = True  # type: ignore[union-attr]
+        cursor = fairy.cursor()
+        with driver_errors(engine.dialect, fairy, cursor):
+            yield cursor
+            if not autocommit:
+                fairy.commit()
+    finally:
+        if autocommit and fairy.is_valid:
+            fairy.driver_connection.autocommit = False  # type: ignore[union-attr]
+        fairy.close()
+
+
+@contextmanager
+def driver_errors(dialect: Dialect, fairy: Any, cursor: Any) -> Iterator[None]:
+    """Raise the driver's errors as SQLAlchemy's (`DBAPIError.instance`, parameters hidden,
+    as the engine is set up), invalidating the pooled connection on a disconnect, as
+    SQLAlchemy does for statements it runs itself."""
+    dbapi = dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, fairy, cursor)
+        if gone:
+            fairy.invalidate(exc)
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dbapi.Error,
+            hide_parameters=True,
+            dialect=dialect,
+            connection_invalidated=gone,
+        ) from exc
 
 
 @functools.lru_cache(maxsize=256)

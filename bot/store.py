@@ -24,7 +24,7 @@ from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
 
 from bot import observability
-from bot.intake_writer import IntakeWriter
+from bot.intake_writer import IntakeWriter, driver_cursor, own_transaction
 from bot.models import (
     AuditEvent,
     ControlMessage,
@@ -352,18 +352,19 @@ class Store:
         writer = self._intake_writer
         keys = {t.id: id_key(t.id) for t in unique.values()}
         if connection is not None:
-            created = writer.insert(connection, unique.values(), keys, source, actor)
+            with driver_cursor(connection) as cursor:
+                created = writer.insert(cursor, unique.values(), keys, source, actor)
             lookalikes = self._lookalikes(connection, writer.skipped(unique, keys, created))
-        elif writer.one_statement:
-            # One statement is its own transaction: committed (and durable, synchronous
-            # commit) when it returns, so no BEGIN and COMMIT round trips around it.
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
-                created = writer.insert(own, unique.values(), keys, source, actor)
-                lookalikes = self._lookalikes(own, writer.skipped(unique, keys, created))
         else:
-            with self.engine.begin() as own:
-                created = writer.insert(own, unique.values(), keys, source, actor)
-                lookalikes = self._lookalikes(own, writer.skipped(unique, keys, created))
+            # One statement (PostgreSQL) is its own transaction: committed, and durable
+            # (synchronous commit), when it returns; no BEGIN and COMMIT round trips.
+            with own_transaction(self.engine, autocommit=writer.one_statement) as cursor:
+                created = writer.insert(cursor, unique.values(), keys, source, actor)
+            skipped = writer.skipped(unique, keys, created)
+            lookalikes = {}
+            if skipped:  # rare: a repeat, or an id that only looks like a stored one
+                with self.engine.connect() as own:
+                    lookalikes = self._lookalikes(own, skipped)
         fresh = [i for i in unique if i in created]
         duplicates = [i for i in unique if i not in created and i not in lookalikes]
         observability.tickets_received(source, len(fresh))
