@@ -48,6 +48,7 @@ class RequestGuard:
         self._budget = buffer_budget
         self._clock = clock
         self._gate = asyncio.Semaphore(limit)
+        self.sweep = DeadlineSweep()  # connections whose headers are late are closed
         self.in_flight = 0
         self.waiting = 0
         self.reading = 0
@@ -103,27 +104,15 @@ class RequestGuard:
         if declared is not None and declared > cap:
             self.too_large += 1
             raise _closing(web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=declared))
+        content = request.content
+        if content.is_eof():  # the whole body arrived with the headers: nothing to wait for
+            return self._take_whole(content.read_nowait(), cap)
         body = bytearray()
         self.reading += 1
         try:
             async with asyncio.timeout(self.read_timeout):
                 while chunk := await request.content.read(READ_CHUNK):
-                    if len(body) + len(chunk) > cap:
-                        self.too_large += 1
-                        raise _closing(
-                            web.HTTPRequestEntityTooLarge(
-                                max_size=cap, actual_size=len(body) + len(chunk)
-                            )
-                        )
-                    if self.buffered + len(chunk) > self._budget:
-                        self.over_budget += 1
-                        raise _closing(
-                            web.HTTPServiceUnavailable(
-                                text="too many request bodies at once; retry shortly",
-                                headers={"Retry-After": "1"},
-                            )
-                        )
-                    self.buffered += len(chunk)
+                    self._hold(len(body) + len(chunk), len(chunk), cap)
                     body += chunk
         except TimeoutError:
             self.buffered -= len(body)
@@ -136,6 +125,27 @@ class RequestGuard:
         finally:
             self.reading -= 1
         return bytes(body), len(body)
+
+    def _take_whole(self, body: bytes, cap: int) -> tuple[bytes, int]:
+        """A body aiohttp had already read in full: held to the same cap and budget."""
+        self._hold(len(body), len(body), cap)
+        return body, len(body)
+
+    def _hold(self, total: int, more: int, cap: int) -> None:
+        """Count `more` bytes of a body (now `total` long) as held; 413 past the route's
+        cap, 503 past the budget of all bodies in memory."""
+        if total > cap:
+            self.too_large += 1
+            raise _closing(web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=total))
+        if self.buffered + more > self._budget:
+            self.over_budget += 1
+            raise _closing(
+                web.HTTPServiceUnavailable(
+                    text="too many request bodies at once; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            )
+        self.buffered += more
 
     def _enter(self) -> None:
         self.in_flight += 1
@@ -192,13 +202,17 @@ def raw_body(request: web.Request) -> bytes:
 
 class HeaderDeadline(asyncio.Protocol):
     """Wraps aiohttp's protocol: once a request's first bytes arrive, its headers must be
-    complete (the handler called) within `timeout` seconds, or the connection is closed."""
+    complete (the handler called) within `timeout` seconds, or the connection is closed.
+
+    A connection only notes when its current request is due; one sweep per guard
+    (`DeadlineSweep`) closes the late ones. A timer per request would cost a timer handle
+    and its cancellation on every request of every connection."""
 
     def __init__(self, inner: asyncio.Protocol, timeout: float, guard: RequestGuard) -> None:
         self.inner = inner
         self._timeout = timeout
         self._guard = guard
-        self._timer: asyncio.TimerHandle | None = None
+        self.due: float | None = None  # loop time by which the headers must be complete
         self._busy = False
         self._bytes_while_busy = False
         self._transport: asyncio.BaseTransport | None = None
@@ -218,7 +232,7 @@ class HeaderDeadline(asyncio.Protocol):
         if data:
             if self._busy:
                 self._bytes_while_busy = True
-            elif self._timer is None:
+            elif self.due is None:
                 self._arm()
         self.inner.data_received(data)
 
@@ -247,21 +261,50 @@ class HeaderDeadline(asyncio.Protocol):
             self._arm()
 
     def _arm(self) -> None:
-        self._disarm()
-        self._timer = asyncio.get_running_loop().call_later(self._timeout, self._expire)
+        self.due = self._guard.sweep.watch(self, self._timeout)
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self.due is not None:
+            self.due = None
+            self._guard.sweep.forget(self)
 
-    def _expire(self) -> None:
-        self._timer = None
+    def expire(self) -> None:
+        """Called by the sweep once `due` has passed."""
+        self.due = None
         if self._busy or self._transport is None:
             return
         self._guard.header_timeouts += 1
         log.info("closed a connection whose request headers did not arrive in time")
         self._transport.close()
+
+
+class DeadlineSweep:
+    """The connections waiting for their headers, checked a few times per timeout: a late
+    one is closed at most a quarter of the timeout after it was due."""
+
+    def __init__(self) -> None:
+        self._watched: set[HeaderDeadline] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, connection: HeaderDeadline, timeout: float) -> float:
+        """Watch `connection` from now on; returns the loop time it is due by."""
+        loop = asyncio.get_running_loop()
+        self._watched.add(connection)
+        if self._timer is None:
+            self._timer = loop.call_later(timeout / 4, self._sweep, timeout / 4)
+        return loop.time() + timeout
+
+    def forget(self, connection: HeaderDeadline) -> None:
+        self._watched.discard(connection)
+
+    def _sweep(self, every: float) -> None:
+        self._timer = None
+        now = asyncio.get_running_loop().time()
+        for connection in [c for c in self._watched if c.due is not None and c.due <= now]:
+            self._watched.discard(connection)
+            connection.expire()
+        if self._watched:
+            self._timer = asyncio.get_running_loop().call_later(every, self._sweep, every)
 
 
 class GuardedSite(web.BaseSite):
