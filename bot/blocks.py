@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot import jsonio
 from bot.channel import reasons
 from bot.redact import redact
 from bot.text import escape_mrkdwn, plain_bounded, safe_mrkdwn
@@ -257,8 +258,9 @@ def _controls_template(tags: tuple[str, ...], approve: bool, not_sure: bool) -> 
 
 def _fill(template: str, ticket_id: str) -> dict:
     """A fresh copy of the controls with the ticket id in its slots (JSON-escaped, so any
-    id is safe); payloads never share mutable parts."""
-    return json.loads(template.replace(json.dumps(_ID_SLOT)[1:-1], json.dumps(ticket_id)[1:-1]))
+    id is safe); payloads never share mutable parts. Parsed by orjson: one parse per
+    proposal posted, and the standard library's took a tenth of a worker's time."""
+    return jsonio.loads(template.replace(json.dumps(_ID_SLOT)[1:-1], json.dumps(ticket_id)[1:-1]))
 
 
 def review_message(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -77,8 +77,20 @@ _LISTED_APART = select(_MEMBERS.c.ticket_id).where(
 )
 
 
+TEXT_BODY_CHARS = 400  # what of a body grouping compares (the similarity reads less)
+
+
 def ticket_text(ticket: Ticket) -> str:
-    return f"{ticket.subject}\n{ticket.body[:400]}"
+    return f"{ticket.subject}\n{ticket.body[:TEXT_BODY_CHARS]}"
+
+
+def _texts_of(session: Session, query) -> list[str]:
+    """`ticket_text` of the tickets a query selects, read as two columns (no ORM objects:
+    each batch compares with a few hundred recent tickets)."""
+    columns = query.with_only_columns(
+        col(Ticket.subject), func.substr(col(Ticket.body), 1, TEXT_BODY_CHARS)
+    )
+    return [f"{subject}\n{body}" for subject, body in session.execute(columns)]
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,29 @@ def _components(adjacent, skip: set[int]) -> list[list[int]]:
                     queue.append(other)
         parts.append(sorted(part))
     return parts
+
+
+@dataclass
+class _Joining:
+    """One batch's joins. Each group's row is locked (its last_joined_at set) by the first
+    join only: the lock lasts until the batch commits, so the group cannot be decided in
+    between. The member rows the batch's tickets already have are loaded in one query,
+    after that first lock (on SQLite, before it another process may still add some). A
+    join then costs one INSERT in the batch's flush, not an UPDATE, a SELECT and an INSERT."""
+
+    ticket_ids: list[str]
+    members: dict[str, GroupMember] | None = None
+    still_open: dict[int, bool] = field(default_factory=dict)
+
+    def existing(self, session: Session) -> dict[str, GroupMember]:
+        if self.members is None:
+            self.members = {
+                m.ticket_id: m
+                for m in session.exec(
+                    select(GroupMember).where(col(GroupMember.ticket_id).in_(self.ticket_ids))
+                )
+            }
+        return self.members
 
 
 class SurgeGroups:
@@ -160,33 +195,30 @@ class SurgeGroups:
         )
         group_texts: list[tuple[int, str]] = []
         for group in groups:
-            rows = session.exec(
+            rows = _texts_of(
+                session,
                 select(Ticket)
                 .join(GroupMember, col(GroupMember.ticket_id) == col(Ticket.id))
                 .where(GroupMember.group_id == group.id)
                 .order_by(col(GroupMember.joined_at))
-                .limit(SAMPLE_TEXTS)
-            ).all()
-            group_texts += [(group.id or 0, ticket_text(t)) for t in rows]
+                .limit(SAMPLE_TEXTS),
+            )
+            group_texts += [(group.id or 0, text) for text in rows]
         batch_ids = [t.id for t, _ in candidates]
-        recent = list(
-            session.exec(
-                select(Ticket)
-                .where(
-                    col(Ticket.received_at) >= now - window,
-                    Ticket.status != TicketStatus.NEW.value,
-                    col(Ticket.id).not_in(select(GroupMember.ticket_id)),
-                    col(Ticket.id).not_in(batch_ids),
-                )
-                .order_by(col(Ticket.received_at).desc())
-                .limit(RECENT_LIMIT)
-            ).all()
+        joining = _Joining(batch_ids)
+        recent = _texts_of(
+            session,
+            select(Ticket)
+            .where(
+                col(Ticket.received_at) >= now - window,
+                Ticket.status != TicketStatus.NEW.value,
+                col(Ticket.id).not_in(select(GroupMember.ticket_id)),
+                col(Ticket.id).not_in(batch_ids),
+            )
+            .order_by(col(Ticket.received_at).desc())
+            .limit(RECENT_LIMIT),
         )
-        texts = (
-            [ticket_text(t) for t, _ in candidates]
-            + [text for _, text in group_texts]
-            + [ticket_text(t) for t in recent]
-        )
+        texts = [ticket_text(t) for t, _ in candidates] + [text for _, text in group_texts] + recent
         similar = self._similar(texts)
         sims, threshold = similar.matrix, similar.threshold
         n, g = len(candidates), len(group_texts)
@@ -199,7 +231,7 @@ class SurgeGroups:
                 score = float(sims[i, cols].max()) if cols else 0.0
                 if score >= best_score:
                     best, best_score = group, score
-            joined = self._join(session, best, ticket, result, now) if best else None
+            joined = self._join(session, joining, best, ticket, result, now) if best else None
             if joined is not None:
                 placed[ticket.id] = joined
         #    ... or resembles a ticket of this batch that joined one (a chain of near-duplicates).
@@ -214,7 +246,7 @@ class SurgeGroups:
                     joined = placed.get(other.id)
                     if joined is not None and sims[i, j] >= threshold and joined.group_id in by_id:
                         group = by_id[joined.group_id]
-                        placement = self._join(session, group, ticket, result, now)
+                        placement = self._join(session, joining, group, ticket, result, now)
                         if placement is not None:
                             placed[ticket.id] = placement
                             changed = True
@@ -232,7 +264,7 @@ class SurgeGroups:
             group = self._open(session, [candidates[j] for j in members], now)
             for j in cluster:
                 other, other_result = candidates[j]
-                placement = self._join(session, group, other, other_result, now)
+                placement = self._join(session, joining, group, other, other_result, now)
                 if placement is not None:
                     placed[other.id] = placement
             session.flush()
@@ -271,6 +303,7 @@ class SurgeGroups:
     def _join(
         self,
         session: Session,
+        joining: _Joining,
         group: SurgeGroup,
         ticket: Ticket,
         result: TriageResult,
@@ -281,20 +314,29 @@ class SurgeGroups:
         The conditional UPDATE takes the group's row (PostgreSQL) or the write lock
         (SQLite) before the member is added, so a concurrent Approve all either sees the
         new member or has closed the group first: a member is never left undecided."""
-        still_open = session.execute(
-            update(SurgeGroup)
-            .where(col(SurgeGroup.id) == group.id, SurgeGroup.status == GroupStatus.OPEN.value)
-            .values(last_joined_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if still_open.rowcount != 1:
+        group_id = group.id or 0
+        if group_id not in joining.still_open:
+            updated = session.execute(
+                update(SurgeGroup)
+                .where(col(SurgeGroup.id) == group_id, SurgeGroup.status == GroupStatus.OPEN.value)
+                .values(last_joined_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            joining.still_open[group_id] = updated.rowcount == 1
+        if not joining.still_open[group_id]:
             return None
         kind = MemberKind.APART if bulk_blocked(result.guardrails) else MemberKind.MEMBER
-        session.merge(
-            GroupMember(ticket_id=ticket.id, group_id=group.id or 0, kind=kind, joined_at=now)
-        )
+        members = joining.existing(session)
+        member = members.get(ticket.id)
+        if member is None:
+            member = GroupMember(ticket_id=ticket.id, group_id=group_id, kind=kind, joined_at=now)
+            session.add(member)
+            members[ticket.id] = member
+        else:  # a ticket that was a member before: its row now says where it is
+            member.group_id, member.kind, member.joined_at = group_id, kind, now
+            member.state, member.list_key = MemberState.IN, None
         group.last_joined_at = now
-        return Placement(group.id or 0, kind)
+        return Placement(group_id, kind)
 
     def _announce(self, session: Session, group: SurgeGroup) -> None:
         """Queue the grouped proposal (it also mentions the policy's owner)."""
