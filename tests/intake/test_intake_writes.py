@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from bot.db import make_engine
 from bot.intake.batcher import IntakeBatcher, Refused, lookalike_problems
@@ -150,5 +151,33 @@ def test_an_idle_pooled_connection_the_server_dropped_is_replaced_before_use(pg_
         with engine.connect() as connection:  # pinged at checkout, found dead, replaced
             after = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
         assert after != before
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_write_stores_nothing_and_raises_the_stores_error_without_ticket_text(
+    store: Store,
+):
+    with store.engine.begin() as connection:  # the audit insert, the batch's last step, fails
+        connection.execute(text("DROP TABLE audit_events"))
+    secret = "card 4111 1111 1111 1111 expires soon"
+    with pytest.raises(DBAPIError) as raised:
+        store.add_tickets([ticket("F-1", body=secret), ticket("F-2")], source="webhook")
+    assert "audit_events" in str(raised.value)
+    assert secret not in str(raised.value) and "F-1" not in str(raised.value)
+    assert store.count_tickets() == 0  # the tickets' insert was rolled back with it
+    with store.engine.connect() as connection:  # the pooled connection is usable again
+        assert connection.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 0
+
+
+def test_a_connection_pinged_at_checkout_still_writes_in_autocommit(pg_url: str):
+    engine = make_engine(pg_url, idle_ping_seconds=0)  # pinged at every checkout
+    try:
+        store = Store(engine)
+        for n in range(3):
+            assert store.add_tickets([ticket(f"A-{n}")], source="webhook").new_ids == [f"A-{n}"]
+        with engine.connect() as connection:  # handed back as the pool expects: in a transaction
+            assert connection.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 3
+            assert not connection.connection.driver_connection.autocommit
     finally:
         engine.dispose()
