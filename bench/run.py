@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,6 +157,23 @@ def run_timed(
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{err.decode()[-2000:]}")
     return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def off_the_server_core() -> Iterator[None]:
+    """Run this process (a load generator: the intake and click clients) on the cores the
+    servers are not pinned to, so the scheduler never puts it on the server's core, where
+    it would take turns with the server it measures (the floor's and the bot's alike)."""
+    every = set(range(os.cpu_count() or 1))
+    others = every - {int(CORE)} if pinned() else set()
+    if not others or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    os.sched_setaffinity(0, others)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, every)
 
 
 def load_average() -> str:
@@ -918,7 +935,8 @@ def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
 
     for name, url, drop in stores:
         try:
-            floors, rates, latencies = asyncio.run(turns(url))
+            with off_the_server_core():
+                floors, rates, latencies = asyncio.run(turns(url))
         finally:
             if drop is not None:
                 drop()
@@ -1026,7 +1044,8 @@ def click_row(report: Report, tmp: Path, args: argparse.Namespace) -> None:
             await slack.stop()
 
     cpu_per_click: list[float] = []
-    waits, acks = asyncio.run(go())
+    with off_the_server_core():
+        waits, acks = asyncio.run(go())
     p50, p99 = pct(waits, 50), pct(waits, 99)
     report.notes.append(
         f"Clicks: the bot's CPU time per click (ack, decision, chat.update, its mark) was "
