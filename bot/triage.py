@@ -7,11 +7,13 @@ the audit log can say why.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import islice
+from json.encoder import encode_basestring as _json_str  # a str as JSON, non-ASCII kept
 from typing import TYPE_CHECKING
 
 from bot.classifier.base import Classifier, Prediction, Sentiment
@@ -65,6 +67,22 @@ class TriageResult:
             "policy": self.policy,
             "reasons": self.reasons,
         }
+
+    def jsonl_line(self) -> str:
+        """`json.dumps(self.as_output(), ensure_ascii=False)`, written out field by field:
+        `classify` prints one per ticket, and a general encoder call costs twice as much."""
+        confidence = round(self.confidence, 4)
+        if type(confidence) is not float or not math.isfinite(confidence):
+            return json.dumps(self.as_output(), ensure_ascii=False)
+        policy = "null" if self.policy is None else _json_str(self.policy)
+        reasons = ", ".join(map(_json_str, self.reasons))
+        return (
+            f'{{"ticket_id": {_json_str(self.ticket_id)}, "tag": {_json_str(self.tag)}, '
+            f'"confidence": {float.__repr__(confidence)}, '
+            f'"sentiment": {_json_str(str(self.sentiment))}, '
+            f'"decision": {_json_str(self.decision)}, "policy": {policy}, '
+            f'"reasons": [{reasons}]}}'
+        )
 
 
 def count_words(text: str, limit: int) -> int:

@@ -121,11 +121,73 @@ def _words(text: str) -> list[str]:
     return _non_letters_to_spaces(text).split() if text.isascii() else _TOKEN.findall(text)
 
 
+_SHORT, _PLAIN, _MASHED = 0, 1, 2  # a word's kind: under four letters, a word, keyboard mash
+KIND_CACHE = 50_000  # words whose kind is remembered (all forgotten when full)
+_KINDS: dict[str, int] = {}
+
+
+def _learn_kind(word: str) -> int:
+    """The kind of the word in lower case (remembered): keyboard mash, among the words of
+    four letters or more, has five consonants in a row or no vowel at all. (Lower-casing
+    twice changes nothing, so a word already in lower case has its own kind.)"""
+    if len(word) < 4:
+        kind = _SHORT
+    else:
+        classes = _CLASSES(word.lower())
+        kind = _MASHED if "ccccc" in classes or "v" not in classes else _PLAIN
+    if len(_KINDS) >= KIND_CACHE:
+        _KINDS.clear()
+    _KINDS[word] = kind
+    return kind
+
+
+def _garbled(words: list[str]) -> bool:
+    """Whether most of the words of four letters or more are keyboard mash: each word's
+    kind is looked up (by `map`, in C) and the kinds are counted."""
+    try:
+        kinds = list(map(_KINDS.__getitem__, words))
+    except KeyError:  # words never seen: their kinds are learned once each
+        get = _KINDS.get
+        kinds = [k if (k := get(w)) is not None else _learn_kind(w) for w in words]
+    long_words = len(kinds) - kinds.count(_SHORT)
+    return long_words >= 4 and kinds.count(_MASHED) > 0.5 * long_words
+
+
+def _stop_word_language(words: list[str], garbled: bool) -> Language:
+    """The language whose stop words lead clearly among the words, or None."""
+    hits = dict.fromkeys(_STOPWORDS, 0)
+    stop = _STOP_LANGUAGES
+    for word in filter(stop.__contains__, words):  # a few words: a short loop
+        for lang in stop[word]:
+            hits[lang] += 1
+    best = max(hits, key=hits.__getitem__)  # the first of equals, as a stable sort gives
+    top = hits.pop(best)
+    second = max(hits.values())
+    if top < MIN_HITS or top < 1.5 * second:
+        return Language(None, garbled)
+    return Language(best, garbled)
+
+
 @text_cache(512)
 def detect(text: str) -> Language:
     """The ticket's language when the evidence is clear; whether its words look like keyboard mash."""
     sample = text[:SAMPLE_CHARS]
     low = sample.lower()
+    # Capitalised words are left out of the stop word count: names ("Uma", "Del", "Van")
+    # are not evidence of a language, while function words are mostly written in lower
+    # case (every stop word is, so a word equal to one is in lower case). E-mail addresses
+    # and links carry names too ("uma.tanaka@…").
+    addresses = "@" in low or "http" in low or "www." in low
+    if sample.isascii():
+        # ASCII letters lower-case to letters in place, so the words as written are the
+        # lower-case text's words in their own case: one translate and split reads both.
+        words = _non_letters_to_spaces(sample).split()
+        if not words:  # no letters at all
+            return Language(None)
+        garbled = _garbled(words)
+        return _stop_word_language(
+            _words(_without_addresses(sample)) if addresses else words, garbled
+        )
     words = _words(low)
     if not words:  # no letters at all
         return Language(None)
@@ -137,24 +199,6 @@ def detect(text: str) -> Language:
         for name in _SCRIPT_RANGES:
             if per_script[name] > 0.5 * letters:
                 return Language(name)
-    # Keyboard mash: among the words of four letters or more, a word with five consonants
-    # in a row or no vowel at all. One translate of all of them (in C), one test per word.
-    classes = _CLASSES(" ".join([w for w in words if len(w) >= 4])).split()
-    mashed = sum(1 for c in classes if "ccccc" in c or "v" not in c)
-    garbled = len(classes) >= 4 and mashed > 0.5 * len(classes)
-    # Capitalised words are left out of the count: names ("Uma", "Del", "Van") are not
-    # evidence of a language, while function words are mostly written in lower case (every
-    # stop word is, so a word equal to one is in lower case). E-mail addresses and links
-    # carry names too ("uma.tanaka@…").
-    plain = _without_addresses(sample) if "@" in low or "http" in low or "www." in low else sample
-    hits = dict.fromkeys(_STOPWORDS, 0)
-    stop = _STOP_LANGUAGES
-    for word in filter(stop.__contains__, _words(plain)):  # a few words: a short loop
-        for lang in stop[word]:
-            hits[lang] += 1
-    best = max(hits, key=hits.__getitem__)  # the first of equals, as a stable sort gives
-    top = hits.pop(best)
-    second = max(hits.values())
-    if top < MIN_HITS or top < 1.5 * second:
-        return Language(None, garbled)
-    return Language(best, garbled)
+    garbled = _garbled(words)
+    plain = _without_addresses(sample) if addresses else sample
+    return _stop_word_language(_words(plain), garbled)

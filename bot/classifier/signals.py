@@ -455,18 +455,18 @@ def no_go_found(text: str) -> frozenset[str]:
     )
 
 
+# Each complaint signal's name and its group in the scan.
+_COMPLAINT_GROUPS = tuple((name, f"complaint:{name}") for name in COMPLAINT_SIGNALS)
+
+
 @text_cache()
 def keyword_signals(text: str) -> TextSignals:
     """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
-    found = _hits(text)
-
-    def hits(group: str) -> list[tuple[int, int]]:
-        return found.get(group, [])
-
-    complaints = tuple(name for name in COMPLAINT_SIGNALS if hits(f"complaint:{name}"))
+    hits = _hits(text).get  # a group's matches, or None when it has none
+    complaints = tuple(name for name, group in _COMPLAINT_GROUPS if hits(group))
     sarcasm = bool(hits("sarcasm")) or bool(complaints and hits("sarcasm_if_complaint"))
-    positive = len(hits("positive"))
-    negative = len(hits("negative")) + len(complaints)
+    positive = len(hits("positive") or ())
+    negative = len(hits("negative") or ()) + len(complaints)
     if not sarcasm and complaints and hits("praise"):
         # Praise next to a complaint, with no "but …" and no "it's fixed now": sarcasm.
         sarcasm = not hits("contrast") and not hits("resolved")
@@ -504,6 +504,18 @@ def pattern_signals(text: str) -> TextSignals:
     )
 
 
+_SENTIMENT = {str(s): s for s in Sentiment}
+_TONE_READERS: list = []  # bot.classifier.sentiment's read_tone and tone_model, once imported
+
+
+def _tone_readers() -> list:
+    """The tone model's readers, imported on first use (the tone model imports numpy)."""
+    from bot.classifier.sentiment import read_tone, tone_model
+
+    _TONE_READERS[:] = [read_tone, tone_model]
+    return _TONE_READERS
+
+
 @text_cache()
 def read_signals(text: str) -> TextSignals:
     """Keyword signals combined with the learned tone model.
@@ -512,14 +524,13 @@ def read_signals(text: str) -> TextSignals:
     pattern, nor the learned complaint head, nor sarcasm (a marker or the sarcasm head
     above its threshold) says otherwise, and patterns that read negative win over neutral.
     """
-    from bot.classifier.sentiment import read_tone, tone_model
-
+    read_tone, tone_model = _TONE_READERS or _tone_readers()
     words = pattern_signals(text)
     tone = read_tone(text)
     model = tone_model()
     sarcasm = words.sarcasm or tone.sarcasm >= model.sarcasm_threshold
     learned = tone.complaint if tone.complaint_score >= model.complaint_threshold else "none"
-    sentiment = Sentiment(tone.sentiment)
+    sentiment = _SENTIMENT[tone.sentiment]
     vetoed = sentiment is Sentiment.POSITIVE and (
         sarcasm or bool(words.complaints) or learned != "none"
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -70,8 +69,8 @@ def run(args: argparse.Namespace, settings) -> int:
 
 def _run(args: argparse.Namespace, settings) -> int:
     from bot.commands.common import CommandError, classifier_and_policies
-    from bot.intake.files import TicketFileError, read_ticket_file
-    from bot.streaming import ready_batches
+    from bot.intake.files import STDIN, TicketFileError, read_ticket_file
+    from bot.streaming import full_batches, ready_batches
     from bot.triage_batch import triage_many
 
     handle: list = []
@@ -86,13 +85,16 @@ def _run(args: argparse.Namespace, settings) -> int:
     gc.freeze()
     gc.enable()
     progress = make_progress(args, "classify", args.file, handle)
+    # A regular file is always ready: read in this thread. A pipe or stdin is read by a
+    # thread of its own, so each batch is what has arrived.
+    batches = full_batches if args.file != STDIN and args.file.is_file() else ready_batches
     decisions: Counter[str] = Counter()
     skipped = 0
     out = sys.stdout
     table = args.format == "table"
     header_due = table
     try:
-        for batch in ready_batches(rows, BATCH):
+        for batch in batches(rows, BATCH):
             items = []
             for row in batch:
                 if row.ticket is None:
@@ -106,7 +108,7 @@ def _run(args: argparse.Namespace, settings) -> int:
                 if table:
                     lines.append(_table_row(result))
                 else:
-                    lines.append(json.dumps(result.as_output(), ensure_ascii=False))
+                    lines.append(result.jsonl_line())
             if header_due and lines:
                 out.write(TABLE_HEADER + "\n")
                 header_due = False
