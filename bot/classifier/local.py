@@ -17,6 +17,7 @@ import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ UNFAMILIAR_NOTE = "unfamiliar"  # a Prediction note: the text is unlike the trai
 NEIGHBOURS = 3  # familiarity = mean cosine to this many nearest training prototypes
 BATCH = 256
 PART_CONFIDENCE = 0.5  # a part counts as an area of its own only when the model is fairly sure
+FOUR = repeat(4)  # round(p, 4) for every score, by `map` (in C)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -265,10 +267,14 @@ class LocalModel:
     def _issue_areas_many(self, texts: Sequence[str]) -> list[list[str]]:
         split = [split_issues(t[:MAX_CHARS]) for t in texts]
         flat = [p for parts in split if len(parts) > 1 for p in parts]
-        found: list[list[str]] = [[] for _ in texts]
         if not flat:
-            return found
-        probs = softmax(self.logits_many(flat) / self.temperature)
+            return [[] for _ in texts]
+        return self._areas(split, softmax(self.logits_many(flat) / self.temperature))
+
+    def _areas(self, split: list[list[str]], probs: np.ndarray) -> list[list[str]]:
+        """Each text's distinct confident tags of its parts; `probs` holds the parts' rows of
+        every text split into more than one, in order."""
+        found: list[list[str]] = [[] for _ in split]
         at = 0
         for i, parts in enumerate(split):
             if len(parts) < 2:
@@ -288,14 +294,22 @@ class LocalModel:
         return out
 
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
-        logits, vectors = self._logits_and_vectors(texts)
+        # The parts of tickets that raise several issues are scored in the same call as the
+        # tickets (a text scores the same alone or in a batch): one pass, not two.
+        split = [split_issues(t[:MAX_CHARS]) for t in texts]
+        parts = [p for each in split if len(each) > 1 for p in each]
+        n = len(texts)
+        logits, vectors = self._logits_and_vectors(texts + parts)
         probs = softmax(logits / self.temperature)
+        areas = self._areas(split, probs[n:])
+        probs = probs[:n]
+        if vectors is not None:
+            vectors = vectors[:n]
         familiar = (
             familiarity(vectors, self._prototypes)
             if vectors is not None and self._prototypes is not None
             else None
         )
-        areas = self._issue_areas_many(texts)
         read_tones(texts)  # the tone model reads the batch at once; read_signals finds it cached
         # Plain Python floats (the same doubles): per-ticket work without numpy scalars.
         rows = probs.tolist()
@@ -325,7 +339,7 @@ class LocalModel:
                     tag=tag,
                     confidence=round(row[best], 4),
                     sentiment=signals.sentiment,
-                    scores={t: round(p, 4) for t, p in zip(tags, row, strict=True)},
+                    scores=dict(zip(tags, map(round, row, FOUR), strict=True)),
                     model_version=version,
                     notes=notes,
                     calibrated_threshold=thresholds.get(tag),

@@ -30,7 +30,13 @@ class SegmentProduct:
             terms = self.rows[idx]
             terms *= weights[:, None]
             return np.add.reduceat(terms, starts, axis=0)
-        out = np.empty((starts.size, self.columns.shape[0]), dtype=np.float64)
+        # One buffer for every class's gathered terms and one row of the result per class:
+        # no array allocated per class. (The ids are the vocabulary's, so `clip` never
+        # clips; it only skips the bounds check.)
+        terms = np.empty(idx.size, dtype=np.float64)
+        out = np.empty((self.columns.shape[0], starts.size), dtype=np.float64)
         for k, column in enumerate(self.columns):
-            out[:, k] = np.add.reduceat(column[idx] * weights, starts)
-        return out
+            np.take(column, idx, out=terms, mode="clip")
+            np.multiply(terms, weights, out=terms)
+            np.add.reduceat(terms, starts, out=out[k])
+        return out.T
