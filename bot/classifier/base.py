@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 from typing import Protocol
 
 DEFAULT_TAGS: tuple[str, ...] = (
@@ -17,6 +18,9 @@ DEFAULT_TAGS: tuple[str, ...] = (
     "positive_feedback",
     "security",
 )
+
+
+_SCORE = itemgetter(1)  # of a (tag, probability) pair
 
 
 class ModelFileError(RuntimeError):
@@ -49,7 +53,7 @@ class Prediction:
 
     def runner_up(self) -> tuple[str, float] | None:
         """The second-best tag and its probability, for the ambiguity guardrail."""
-        ranked = sorted(self.scores.items(), key=lambda item: item[1], reverse=True)
+        ranked = sorted(self.scores.items(), key=_SCORE, reverse=True)
         return ranked[1] if len(ranked) > 1 else None
 
 

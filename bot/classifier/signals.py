@@ -307,7 +307,15 @@ def _starts(items: list, prefix: str, limit: int) -> set[str]:
 
 def anchors(pattern: str) -> set[str]:
     """Every lower-case start of a match of `pattern`; PatternError if one could be empty."""
-    found = _starts(list(sre_parse.parse(pattern, re.IGNORECASE)), "", ANCHOR_CHARS)
+    return _anchors(pattern, _parsed(pattern))
+
+
+def _parsed(pattern: str) -> list:
+    return list(sre_parse.parse(pattern, re.IGNORECASE))
+
+
+def _anchors(pattern: str, items: list) -> set[str]:
+    found = _starts(items, "", ANCHOR_CHARS)
     if not found or "" in found:
         raise PatternError(f"no literal start in {pattern!r}")
     return found
@@ -327,7 +335,10 @@ def _is_word(ch: str) -> bool:
 
 def _boundary_first(source: str) -> bool:
     """Whether every match of the pattern starts at a word boundary (a leading boundary)."""
-    items = list(sre_parse.parse(source, re.IGNORECASE))
+    return _boundary_first_parsed(_parsed(source))
+
+
+def _boundary_first_parsed(items: list) -> bool:
     if items and items[0][0] is C.BRANCH:
         return all(_boundary_first_items(list(b)) for b in items[0][1][1])
     return _boundary_first_items(items)
@@ -346,19 +357,20 @@ def build_scanner(
 ) -> tuple[ahocorasick.Automaton, list[_Pattern]]:
     """One automaton over every pattern's possible starts, and the patterns it points to."""
     patterns: list[_Pattern] = []
+    boundary_first: list[bool] = []
     by_anchor: dict[str, list[int]] = {}
     for group, sources in groups.items():
         for order, source in enumerate(sources):
             patterns.append(_Pattern(group, order, re.compile(source, re.IGNORECASE | re.M)))
-            for anchor in anchors(source):
+            items = _parsed(source)  # parsed once for its starts and its leading boundary
+            boundary_first.append(_boundary_first_parsed(items))
+            for anchor in _anchors(source, items):
                 by_anchor.setdefault(anchor, []).append(len(patterns) - 1)
     automaton = ahocorasick.Automaton()
     for anchor, ids in by_anchor.items():
         # Patterns that start with \b before a word character cannot match right after
         # another word character: at such a spot only the others are tried.
-        free = tuple(
-            i for i in ids if not (_boundary_first(patterns[i].rx.pattern) and _is_word(anchor[0]))
-        )
+        free = tuple(i for i in ids if not (boundary_first[i] and _is_word(anchor[0])))
         automaton.add_word(anchor, (len(anchor), tuple(ids), free))
     automaton.make_automaton()
     return automaton, patterns

@@ -100,17 +100,26 @@ def _row(line: int, raw: object, extra: str | None = None) -> Row:
 
 
 def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[Row]:
-    reader = csv.DictReader(lines)
-    if reader.fieldnames is None:
+    # Exactly what csv.DictReader gives (its first row, blank or not, is the header; blank
+    # rows are skipped; a row's line is the reader's after it; missing cells are None and
+    # extra cells without a header are dropped), with one dict built per row, not two.
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
         return
-    names = [(n or "").strip().lower() for n in reader.fieldnames]
+    names = [(n or "").strip().lower() for n in header]
     if "id" not in names:
         raise TicketFileError(f"{path}: the CSV header has no 'id' column")
-    reader.fieldnames = names
-    for record in reader:
-        line = reader.line_num
-        record.pop(None, None)  # type: ignore[call-overload]  # extra cells without header
-        yield _row(line, dict(record))
+    width = len(names)
+    for cells in reader:
+        if not cells:
+            continue
+        record: dict[str, object] = dict(zip(names, cells))  # noqa: B905 (ragged rows)
+        if len(cells) < width:
+            for name in names[len(cells) :]:
+                record[name] = None
+        yield _row(reader.line_num, record)
 
 
 def _read_jsonl(path: Path, lines: Iterator[str]) -> Iterator[Row]:
