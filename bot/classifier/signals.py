@@ -22,7 +22,7 @@ import ahocorasick
 
 from bot.classifier.base import Sentiment
 from bot.classifier.no_go_patterns import NO_GO_PATTERNS
-from bot.classifier.textcache import text_cache
+from bot.classifier.textcache import TextCache, text_cache
 
 # Longer than this, even one pass is not done: the ticket goes to a human (`too_long`).
 MAX_SCAN_CHARS = 200_000
@@ -250,6 +250,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # The no-go topics ride along in the same pass (bot.classifier.no_go reads them here).
     **{f"{NO_GO_PREFIX}{name}": patterns for name, patterns in NO_GO_PATTERNS.items()},
 }
+_NO_GO_GROUPS = {f"{NO_GO_PREFIX}{name}": name for name in NO_GO_PATTERNS}  # group -> topic
 # Which text a group reads: all of it, without courtesy formulas, or without quotes too.
 _READS = {
     **{f"{NO_GO_PREFIX}{name}": "text" for name in NO_GO_PATTERNS},
@@ -462,17 +463,14 @@ def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
 def no_go_found(text: str) -> frozenset[str]:
     """The no-go topics (bot.classifier.no_go) the text touches, from the same one pass
     (and cache) as the signals; a text longer than MAX_SCAN_CHARS is only partly scanned."""
-    return frozenset(
-        group[len(NO_GO_PREFIX) :] for group in _hits(text) if group.startswith(NO_GO_PREFIX)
-    )
+    return frozenset(map(_NO_GO_GROUPS.__getitem__, _NO_GO_GROUPS.keys() & _hits(text).keys()))
 
 
 # Each complaint signal's name and its group in the scan.
 _COMPLAINT_GROUPS = tuple((name, f"complaint:{name}") for name in COMPLAINT_SIGNALS)
 
 
-@text_cache()
-def keyword_signals(text: str) -> TextSignals:
+def _keyword_signals(text: str) -> TextSignals:
     """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
     hits = _hits(text).get  # a group's matches, or None when it has none
     complaints = tuple(name for name, group in _COMPLAINT_GROUPS if hits(group))
@@ -496,11 +494,13 @@ def keyword_signals(text: str) -> TextSignals:
     )
 
 
-@text_cache()
-def pattern_signals(text: str) -> TextSignals:
+keyword_signals = TextCache(_keyword_signals)
+
+
+def _pattern_signals(text: str) -> TextSignals:
     """The keyword signals plus the bad-situation signal (`ordeal`): praise wrapped around a
     bad situation, with no "but …" and no "it's fixed now", is sarcasm."""
-    words = keyword_signals(text)
+    words = _keyword_signals(text)
     found = _hits(text)
     if not found.get("ordeal"):
         return words
@@ -515,6 +515,10 @@ def pattern_signals(text: str) -> TextSignals:
         keyword_sentiment=words.keyword_sentiment,
     )
 
+
+# Cached on their own for other readers; read_signals (itself cached) computes them once
+# per text, so it calls them directly rather than through two more caches.
+pattern_signals = TextCache(_pattern_signals)
 
 _SENTIMENT = {str(s): s for s in Sentiment}
 _TONE_READERS: list = []  # bot.classifier.sentiment's read_tone and tone_model, once imported
@@ -537,7 +541,7 @@ def read_signals(text: str) -> TextSignals:
     above its threshold) says otherwise, and patterns that read negative win over neutral.
     """
     read_tone, tone_model = _TONE_READERS or _tone_readers()
-    words = pattern_signals(text)
+    words = _pattern_signals(text)
     tone = read_tone(text)
     model = tone_model()
     sarcasm = words.sarcasm or tone.sarcasm >= model.sarcasm_threshold
