@@ -85,8 +85,13 @@ class StaticEmbedding:
         words = text.split()
         try:
             found = list(map(cache.__getitem__, words))
-        except KeyError:  # new words: tokenised once each
-            found = [cache[w] if w in cache else self._learn(w) for w in words]
+        except KeyError:  # new words: tokenised once each, then looked up as the others
+            for word in set(words).difference(cache):
+                self._learn(word)
+            try:
+                found = list(map(cache.__getitem__, words))
+            except KeyError:  # the cache was cleared meanwhile
+                found = [cache[w] if w in cache else self._learn(w) for w in words]
         return chain.from_iterable(found)
 
     def _learn(self, word: str) -> tuple[int, ...]:

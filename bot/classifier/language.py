@@ -147,8 +147,13 @@ def _garbled(words: list[str]) -> bool:
     try:
         kinds = list(map(_KINDS.__getitem__, words))
     except KeyError:  # words never seen: their kinds are learned once each
-        get = _KINDS.get
-        kinds = [k if (k := get(w)) is not None else _learn_kind(w) for w in words]
+        for word in set(words).difference(_KINDS):
+            _learn_kind(word)
+        try:
+            kinds = list(map(_KINDS.__getitem__, words))
+        except KeyError:  # the cache was cleared meanwhile
+            get = _KINDS.get
+            kinds = [k if (k := get(w)) is not None else _learn_kind(w) for w in words]
     long_words = len(kinds) - kinds.count(_SHORT)
     return long_words >= 4 and kinds.count(_MASHED) > 0.5 * long_words
 
