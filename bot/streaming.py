@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -80,17 +80,29 @@ def ready_batches(
         stop.set()
 
 
-def full_batches(items: Iterable[T], size: int = 256) -> Iterator[list[T]]:
+def full_batches(
+    items: Iterable[T],
+    size: int = 256,
+    cost: Callable[[T], int] | None = None,
+    budget: int = 0,
+) -> Iterator[list[T]]:
     """Lists of `size` items (the last may be shorter), in order, read in this thread: for
-    input that is always ready (a regular file). As with `ready_batches`, an error while
-    reading is raised here, after the items read before it."""
+    input that is always ready (a regular file). With `cost` and `budget`, a batch also
+    ends once its items' costs reach the budget (long tickets go in smaller batches: a
+    model call on 256 of them sorts and gathers arrays too large for the cache). As with
+    `ready_batches`, an error while reading is raised here, after the items read before it.
+    """
     batch: list[T] = []
+    spent = 0
     try:
         for item in items:
             batch.append(item)
-            if len(batch) >= size:
+            if cost is not None:
+                spent += cost(item)
+            if len(batch) >= size or (budget and spent >= budget):
                 yield batch
                 batch = []
+                spent = 0
     except BaseException:
         if batch:
             yield batch

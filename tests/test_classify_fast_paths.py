@@ -74,6 +74,9 @@ def test_full_batches_are_full_in_order_and_raise_after_what_was_read():
             got.append(batch)
     assert got == [[0, 1, 2], [3]]
     assert [x for b in ready_batches(range(7), 3) for x in b] == list(range(7))
+    # A budget ends a batch early: long items go in smaller batches.
+    sizes = [5, 1, 1, 9, 1, 1, 1, 1]
+    assert list(full_batches(sizes, 4, int, 6)) == [[5, 1], [1, 9], [1, 1, 1, 1]]
 
 
 def _dict_reader_rows(text: str) -> list[tuple[int, dict]]:

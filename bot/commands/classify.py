@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 BATCH = 256  # tickets per model call; a slow pipe gets smaller batches, never a wait
+BATCH_CHARS = 131_072  # a batch of a file also ends at this much text (long tickets: fewer)
 GC_YOUNG = 100_000  # allocations between collections of young objects while tickets run
 
 
@@ -45,6 +46,12 @@ def _table_row(result) -> str:
         f"{result.ticket_id[:14]:<14} {result.tag:<18} {result.confidence:>5.2f}  "
         f"{result.sentiment!s:<9} {result.decision:<7} {reasons}"
     )
+
+
+def _row_chars(row) -> int:
+    """How much text a row brings to its batch."""
+    ticket = row.ticket
+    return 0 if ticket is None else len(ticket.subject) + len(ticket.body)
 
 
 def make_progress(args: argparse.Namespace, label: str, path: Path | None, holder: list):
@@ -93,14 +100,17 @@ def _run(args: argparse.Namespace, settings) -> int:
     progress = make_progress(args, "classify", args.file, handle)
     # A regular file is always ready: read in this thread. A pipe or stdin is read by a
     # thread of its own, so each batch is what has arrived.
-    batches = full_batches if args.file != STDIN and args.file.is_file() else ready_batches
+    if args.file != STDIN and args.file.is_file():
+        batches = full_batches(rows, BATCH, _row_chars, BATCH_CHARS)
+    else:
+        batches = ready_batches(rows, BATCH)
     decisions: Counter[str] = Counter()
     skipped = 0
     out = sys.stdout
     table = args.format == "table"
     header_due = table
     try:
-        for batch in batches(rows, BATCH):
+        for batch in batches:
             items = []
             for row in batch:
                 if row.ticket is None:
