@@ -72,7 +72,11 @@ class TriageResult:
         """`json.dumps(self.as_output(), ensure_ascii=False)`, written out field by field:
         `classify` prints one per ticket, and a general encoder call costs twice as much."""
         confidence = round(self.confidence, 4)
-        if type(confidence) is not float or not math.isfinite(confidence):
+        if (
+            type(confidence) is not float
+            or not math.isfinite(confidence)
+            or type(self.ticket_id) is not str
+        ):
             return json.dumps(self.as_output(), ensure_ascii=False)
         policy = "null" if self.policy is None else _json_str(self.policy)
         reasons = ", ".join(map(_json_str, self.reasons))

@@ -52,6 +52,7 @@ def result(**changes) -> TriageResult:
         {"confidence": math.nan},
         {"confidence": math.inf},
         {"confidence": 1},  # an int: written as JSON writes an int
+        {"ticket_id": 424242},
         {"sentiment": Sentiment.POSITIVE, "decision": "auto"},
     ],
 )
