@@ -36,7 +36,7 @@ _OWN = ("id", "id_key", "time_suspect", "subject", "body", "requester", "url", "
 _SHARED = ("received_at", "source", "status", "page_level")
 _AUDIT = "INSERT INTO audit_events (at, actor, action, ticket_id, detail)"
 
-_POSTGRES = f"""WITH new AS (
+POSTGRES_INSERT = f"""WITH new AS (
   INSERT INTO tickets ({", ".join(_OWN + _SHARED)})
   SELECT u.*, %(now)s, %(source)s, '{TicketStatus.NEW.value}', 0
   FROM unnest(%(id)s::varchar[], %(id_key)s::varchar[], %(time_suspect)s::boolean[],
@@ -98,8 +98,31 @@ class IntakeWriter:
         actor: str,
         detail: str,
     ) -> set[str]:
+        cursor.execute(
+            POSTGRES_INSERT, self._postgres_params(tickets, keys, now, source, actor, detail)
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def postgres_params(
+        self, tickets: Iterable[TicketIn], keys: dict[str, str], source: str, actor: str
+    ) -> dict[str, Any]:
+        """The parameters of POSTGRES_INSERT for these tickets (unique ids), received now."""
+        detail = jsonio.dumps({"source": source})
+        return self._postgres_params(
+            list(tickets), keys, self._time(utcnow()), source, actor, detail
+        )
+
+    def _postgres_params(
+        self,
+        tickets: list[TicketIn],
+        keys: dict[str, str],
+        now: Any,
+        source: str,
+        actor: str,
+        detail: str,
+    ) -> dict[str, Any]:
         time = self._time
-        params = {
+        return {
             "now": now,
             "source": source,
             "actor": actor,
@@ -113,8 +136,6 @@ class IntakeWriter:
             "url": [t.url for t in tickets],
             "created_at": [time(t.created_at) for t in tickets],
         }
-        cursor.execute(_POSTGRES, params)
-        return {row[0] for row in cursor.fetchall()}
 
     def _sqlite(
         self,

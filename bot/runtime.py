@@ -7,6 +7,7 @@ name it without importing the app and its web stack.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +22,12 @@ if TYPE_CHECKING:
     from bot.classifier.base import Classifier
     from bot.control import Control
     from bot.http_guard import RequestGuard
+    from bot.intake_async import AsyncIntake
     from bot.outbox import OutboxDispatcher
     from bot.policies import PolicySet
     from bot.service import TriageService
     from bot.settings import Settings
-    from bot.store import Store
+    from bot.store import IntakeResult, Store
     from bot.worker import Worker
 
 
@@ -46,6 +48,7 @@ class Runtime:
     bolt: AsyncApp
     source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
     intake_batcher: IntakeBatcher = field(init=False)
+    intake_async: AsyncIntake | None = field(init=False, default=None)  # PostgreSQL only
     http_guard: RequestGuard | None = None  # set by build_web_app (HTTP server state)
     # Click work, first come first served, a few per thread hop (handlers.actions).
     click_lane: SerialLane = field(default_factory=SerialLane)
@@ -53,18 +56,17 @@ class Runtime:
     def __post_init__(self) -> None:
         if self.click_lane.together is None:  # a hop's clicks commit together
             self.click_lane.together = self.store.batched
-        self.intake_batcher = IntakeBatcher(
+        self.intake_batcher, self.intake_async = intake_batcher(
+            self.store,
             lambda tickets, connection=None: self.service.intake(
                 tickets, source="webhook", connection=connection
             ),
-            check=lambda requests, connection=None: lookalike_problems(
-                self.store, requests, connection
-            ),
-            begin=self.store.engine.begin,
         )
 
     async def close(self) -> None:
         await self.worker.stop()
+        if self.intake_async is not None:
+            await self.intake_async.close()
         with contextlib.suppress(Exception):
             await self.dispatcher.webhooks.close()
         with contextlib.suppress(Exception):
@@ -73,3 +75,28 @@ class Runtime:
             self.source.close()
         self.engine.dispose()
         self.click_lane.executor.shutdown(wait=False)  # its thread ends once idle
+
+
+def intake_batcher(
+    store: Store, intake: Callable[..., IntakeResult]
+) -> tuple[IntakeBatcher, AsyncIntake | None]:
+    """The webhook's batcher: `intake(tickets, connection=None)` stores a batch (in its
+    thread); look-alikes of a request of several tickets are checked first, in the batch's
+    transaction. On PostgreSQL batches of one-ticket requests are written from the event
+    loop instead (bot.intake_async; close it with the runtime)."""
+    writer = None
+    if store.engine.dialect.name == "postgresql":
+        from bot.intake_async import AsyncIntake
+
+        writer = AsyncIntake(store)
+    batcher = IntakeBatcher(
+        intake,
+        check=lambda requests, connection=None: lookalike_problems(store, requests, connection),
+        begin=store.engine.begin,
+        store_async=(
+            (lambda tickets: writer.add_tickets(tickets, source="webhook"))
+            if writer is not None
+            else None
+        ),
+    )
+    return batcher, writer

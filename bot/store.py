@@ -139,6 +139,24 @@ class IntakeResult:
     lookalikes: dict[str, str] = field(default_factory=dict)
 
 
+def intake_keys(tickets: Iterable[TicketIn]) -> tuple[dict[str, TicketIn], dict[str, str]]:
+    """A batch's tickets by id (the first of a repeated id wins) and each id's `id_key`."""
+    unique: dict[str, TicketIn] = {}
+    for ticket in tickets:
+        unique.setdefault(ticket.id, ticket)
+    return unique, {i: id_key(i) for i in unique}
+
+
+def intake_result(
+    unique: dict[str, TicketIn], created: set[str], lookalikes: dict[str, str], source: str
+) -> IntakeResult:
+    """What a batch's insert did, in the order the tickets came, counted as received."""
+    fresh = [i for i in unique if i in created]
+    duplicates = [i for i in unique if i not in created and i not in lookalikes]
+    observability.tickets_received(source, len(fresh))
+    return IntakeResult(new_ids=fresh, duplicate_ids=duplicates, lookalikes=lookalikes)
+
+
 @dataclass(frozen=True)
 class Transition:
     """The outcome of a conditional state change on a ticket."""
@@ -344,13 +362,10 @@ class Store:
         intake batcher's look-up and insert share one connection) and are durable once
         its caller commits.
         """
-        unique: dict[str, TicketIn] = {}
-        for ticket in tickets:
-            unique.setdefault(ticket.id, ticket)
+        unique, keys = intake_keys(tickets)
         if not unique:
             return IntakeResult([], [])
         writer = self._intake_writer
-        keys = {t.id: id_key(t.id) for t in unique.values()}
         if connection is not None:
             with driver_cursor(connection) as cursor:
                 created = writer.insert(cursor, unique.values(), keys, source, actor)
@@ -360,15 +375,16 @@ class Store:
             # (synchronous commit), when it returns; no BEGIN and COMMIT round trips.
             with own_transaction(self.engine, autocommit=writer.one_statement) as cursor:
                 created = writer.insert(cursor, unique.values(), keys, source, actor)
-            skipped = writer.skipped(unique, keys, created)
-            lookalikes = {}
-            if skipped:  # rare: a repeat, or an id that only looks like a stored one
-                with self.engine.connect() as own:
-                    lookalikes = self._lookalikes(own, skipped)
-        fresh = [i for i in unique if i in created]
-        duplicates = [i for i in unique if i not in created and i not in lookalikes]
-        observability.tickets_received(source, len(fresh))
-        return IntakeResult(new_ids=fresh, duplicate_ids=duplicates, lookalikes=lookalikes)
+            lookalikes = self.skipped_lookalikes(writer.skipped(unique, keys, created))
+        return intake_result(unique, created, lookalikes, source)
+
+    def skipped_lookalikes(self, skipped: dict[str, str]) -> dict[str, str]:
+        """Of ids an insert skipped (id -> key), those that only look like a stored ticket's
+        (id -> that ticket's id); the rest were repeats. Rare, so read on its own connection."""
+        if not skipped:
+            return {}
+        with self.engine.connect() as own:
+            return self._lookalikes(own, skipped)
 
     def lookalikes(
         self, ids: Sequence[str], connection: Connection | None = None

@@ -9,7 +9,7 @@ of one-ticket requests costs a handful of commits instead of one each.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,9 @@ Check = Callable[..., list[list[dict[str, object]]]]
 # and one commit per batch. Used only when the batch holds a request of several tickets;
 # otherwise the store commits on its own.
 Begin = Callable[[], AbstractContextManager[Any]]
+# Stores a batch that needs no check (only one-ticket requests) on the event loop, without
+# the thread hop (bot.intake_async, PostgreSQL); committed when it returns.
+StoreAsync = Callable[[list[TicketIn]], Awaitable[IntakeResult]]
 
 
 # Before a batch is taken, requests whose bytes have already arrived are let in: the event
@@ -62,11 +65,13 @@ class IntakeBatcher(DrainQueue[list[TicketIn], IntakeResult]):
         max_tickets: int = 2_000,
         check: Check | None = None,
         begin: Begin | None = None,
+        store_async: StoreAsync | None = None,
     ) -> None:
         super().__init__()
         self._store = store
         self._check = check
         self._begin = begin
+        self._store_async = store_async
         self._max_tickets = max_tickets
 
     async def submit(self, tickets: Sequence[TicketIn]) -> IntakeResult:
@@ -100,6 +105,15 @@ class IntakeBatcher(DrainQueue[list[TicketIn], IntakeResult]):
             if not exc.connection_invalidated:
                 raise
             return self._write(requests, checked)
+
+    async def _store_on_loop(
+        self, requests: list[list[TicketIn]]
+    ) -> tuple[list[list[dict[str, object]]], IntakeResult]:
+        """A batch of one-ticket requests (nothing to check) stored from the event loop."""
+        assert self._store_async is not None
+        problems: list[list[dict[str, object]]] = [[] for _ in requests]
+        result = await self._store_async([tickets[0] for tickets in requests])
+        return problems, _refuse_lone_lookalikes(requests, problems, result)
 
     def _write(
         self, requests: list[list[TicketIn]], checked: list[int]
@@ -144,10 +158,12 @@ class IntakeBatcher(DrainQueue[list[TicketIn], IntakeResult]):
         while self._pending:
             await self._gather()
             batch = self._take()
+            requests = [tickets for tickets, _ in batch]
             try:
-                problems, result = await asyncio.to_thread(
-                    self._checked_store, [tickets for tickets, _ in batch]
-                )
+                if self._store_async is not None and all(len(t) == 1 for t in requests):
+                    problems, result = await self._store_on_loop(requests)
+                else:
+                    problems, result = await asyncio.to_thread(self._checked_store, requests)
             except Exception as exc:
                 fail_all(batch, exc)
                 continue

@@ -4,7 +4,9 @@ look-up before the insert, and a connection the server dropped costing no reques
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,8 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.db import make_engine
-from bot.intake.batcher import IntakeBatcher, Refused, lookalike_problems
+from bot.intake.batcher import IntakeBatcher, Refused
 from bot.models import TicketStatus
+from bot.runtime import intake_batcher
 from bot.store import Store
 from bot.tickets import TicketIn
 from tests.conftest import _postgres_url, postgres_schema
@@ -24,15 +27,21 @@ def ticket(ticket_id: str, **fields: object) -> TicketIn:
     return TicketIn.from_raw({"id": ticket_id, "body": "How do I export my data?", **fields})
 
 
-def intake_batcher(store: Store) -> IntakeBatcher:
-    """Wired as the running bot wires it (bot.runtime)."""
-    return IntakeBatcher(
+@contextlib.asynccontextmanager
+async def wired(store: Store) -> AsyncIterator[IntakeBatcher]:
+    """The batcher wired as the running bot wires it (bot.runtime): on PostgreSQL, batches
+    of one-ticket requests are written from the event loop."""
+    batcher, on_loop = intake_batcher(
+        store,
         lambda tickets, connection=None: store.add_tickets(
             tickets, source="webhook", connection=connection
         ),
-        check=lambda requests, connection=None: lookalike_problems(store, requests, connection),
-        begin=store.engine.begin,
     )
+    try:
+        yield batcher
+    finally:
+        if on_loop is not None:
+            await on_loop.close()
 
 
 @pytest.fixture
@@ -82,24 +91,24 @@ def test_a_new_ticket_is_stored_whole_with_its_audit_row(store: Store):
 async def test_a_lone_lookalike_of_a_stored_ticket_is_refused_and_one_of_a_twin_in_the_same_batch_is_reported(
     store: Store,
 ):
-    batcher = intake_batcher(store)
-    assert (await batcher.submit([ticket("ZW-7")])).new_ids == ["ZW-7"]
+    async with wired(store) as batcher:
+        assert (await batcher.submit([ticket("ZW-7")])).new_ids == ["ZW-7"]
 
-    # Stored before: refused outright, as the look-up before the insert used to refuse it.
-    with pytest.raises(Refused) as refused:
-        await batcher.submit([ticket("ZW-7\u200b")])
-    assert refused.value.problems[0]["index"] == 0
-    assert "'ZW-7'" in str(refused.value.problems[0]["error"])
+        # Stored before: refused outright, as the look-up before the insert used to refuse it.
+        with pytest.raises(Refused) as refused:
+            await batcher.submit([ticket("ZW-7\u200b")])
+        assert refused.value.problems[0]["index"] == 0
+        assert "'ZW-7'" in str(refused.value.problems[0]["error"])
 
-    # Twins in one batch (both queued before it is written): the first is stored, the
-    # second answered beside it as refused.
-    first, second = await asyncio.gather(
-        batcher.submit([ticket("RX-1")]), batcher.submit([ticket("RX-1\u2060")])
-    )
-    assert first.new_ids == ["RX-1"]
-    assert second.new_ids == [] and second.lookalikes == {"RX-1\u2060": "RX-1"}
-    assert store.get_ticket("ZW-7\u200b") is None and store.get_ticket("RX-1\u2060") is None
-    assert store.count_tickets() == 2
+        # Twins in one batch (both queued before it is written): the first is stored, the
+        # second answered beside it as refused.
+        first, second = await asyncio.gather(
+            batcher.submit([ticket("RX-1")]), batcher.submit([ticket("RX-1\u2060")])
+        )
+        assert first.new_ids == ["RX-1"]
+        assert second.new_ids == [] and second.lookalikes == {"RX-1\u2060": "RX-1"}
+        assert store.get_ticket("ZW-7\u200b") is None and store.get_ticket("RX-1\u2060") is None
+        assert store.count_tickets() == 2
 
 
 @pytest.fixture
@@ -128,18 +137,57 @@ async def test_a_batch_on_a_connection_the_server_dropped_is_written_on_a_fresh_
     engine = make_engine(pg_url, idle_ping_seconds=3600)  # never pinged: the repeat is what helps
     try:
         store = Store(engine)
-        batcher = intake_batcher(store)
-        assert (await batcher.submit([ticket("P-1")])).new_ids == ["P-1"]
-        assert (await batcher.submit([ticket("P-2"), ticket("P-3")])).new_ids == ["P-2", "P-3"]
-        assert terminate_backends(pg_url) >= 1
+        async with wired(store) as batcher:
+            assert (await batcher.submit([ticket("P-1")])).new_ids == ["P-1"]  # on the loop
+            assert (await batcher.submit([ticket("P-2"), ticket("P-3")])).new_ids == [
+                "P-2",
+                "P-3",
+            ]  # checked first, in a transaction on a pooled connection
+            assert terminate_backends(pg_url) >= 2  # the loop's connection and the pool's
 
-        assert (await batcher.submit([ticket("P-4")])).new_ids == ["P-4"]
-        assert terminate_backends(pg_url) >= 1
-        several = await batcher.submit([ticket("P-5"), ticket("P-1")])  # checked, in a transaction
-        assert several.new_ids == ["P-5"] and several.duplicate_ids == ["P-1"]
+            assert (await batcher.submit([ticket("P-4")])).new_ids == ["P-4"]
+            assert terminate_backends(pg_url) >= 1
+            several = await batcher.submit([ticket("P-5"), ticket("P-1")])
+            assert several.new_ids == ["P-5"] and several.duplicate_ids == ["P-1"]
+            assert (await batcher.submit([ticket("P-1")])).duplicate_ids == ["P-1"]
         assert store.count_tickets() == 5
+        assert [e.action for e in store.audit_events(ticket_id="P-4")] == ["ticket_received"]
     finally:
         engine.dispose()
+
+
+async def test_one_ticket_requests_on_postgresql_are_written_from_the_event_loop(pg_url: str):
+    engine = make_engine(pg_url)
+    try:
+        store = Store(engine)
+        batcher, on_loop = intake_batcher(store, store.add_tickets)
+        assert on_loop is not None
+        results = await asyncio.gather(*(batcher.submit([ticket(f"L-{n}")]) for n in range(6)))
+        assert [r.new_ids for r in results] == [[f"L-{n}"] for n in range(6)]
+        await on_loop.close()
+        stored = store.get_ticket("L-3")
+        assert stored is not None and stored.body == "How do I export my data?"
+        assert [e.action for e in store.audit_events(ticket_id="L-3")] == ["ticket_received"]
+    finally:
+        engine.dispose()
+
+
+async def test_an_unreachable_server_is_the_stores_error_and_stores_nothing(pg_url: str):
+    closed = socket.socket()  # bound, never listening: connections to it are refused
+    closed.bind(("127.0.0.1", 0))
+    url = make_url(pg_url).set(host="127.0.0.1", port=closed.getsockname()[1])
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        store = Store(engine)
+        batcher, on_loop = intake_batcher(store, store.add_tickets)
+        with pytest.raises(DBAPIError) as raised:
+            await batcher.submit([ticket("U-1", body="my card 4111 1111 1111 1111")])
+        assert raised.value.connection_invalidated and "4111" not in str(raised.value)
+        assert on_loop is not None
+        await on_loop.close()
+    finally:
+        engine.dispose()
+        closed.close()
 
 
 def test_an_idle_pooled_connection_the_server_dropped_is_replaced_before_use(pg_url: str):
