@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bot.classifier.base import Classifier
     from bot.control import Control
     from bot.http_guard import RequestGuard
-    from bot.intake_async import AsyncIntake
+    from bot.intake_async import LoopIntake
     from bot.outbox import OutboxDispatcher
     from bot.policies import PolicySet
     from bot.service import TriageService
@@ -48,7 +48,7 @@ class Runtime:
     bolt: AsyncApp
     source: Any = None  # bot.source.poller.SourcePoller when SOURCE_* is set
     intake_batcher: IntakeBatcher = field(init=False)
-    intake_async: AsyncIntake | None = field(init=False, default=None)  # PostgreSQL only
+    intake_async: LoopIntake | None = field(init=False, default=None)
     http_guard: RequestGuard | None = None  # set by build_web_app (HTTP server state)
     # Click work, first come first served, a few per thread hop (handlers.actions).
     click_lane: SerialLane = field(default_factory=SerialLane)
@@ -79,16 +79,18 @@ class Runtime:
 
 def intake_batcher(
     store: Store, intake: Callable[..., IntakeResult]
-) -> tuple[IntakeBatcher, AsyncIntake | None]:
+) -> tuple[IntakeBatcher, LoopIntake | None]:
     """The webhook's batcher: `intake(tickets, connection=None)` stores a batch (in its
     thread); look-alikes of a request of several tickets are checked first, in the batch's
-    transaction. On PostgreSQL batches of one-ticket requests are written from the event
-    loop instead (bot.intake_async; close it with the runtime)."""
-    writer = None
-    if store.engine.dialect.name == "postgresql":
-        from bot.intake_async import AsyncIntake
+    transaction. Batches of one-ticket requests are written from the event loop instead
+    (bot.intake_async; close it with the runtime)."""
+    from bot.intake_async import AsyncIntake, InlineSqliteIntake
 
+    writer: LoopIntake | None = None
+    if store.engine.dialect.name == "postgresql":
         writer = AsyncIntake(store)
+    elif store.engine.dialect.name == "sqlite":
+        writer = InlineSqliteIntake(store)
     batcher = IntakeBatcher(
         intake,
         check=lambda requests, connection=None: lookalike_problems(store, requests, connection),

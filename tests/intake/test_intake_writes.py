@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.db import make_engine
+from bot.db import make_engine, upgrade
 from bot.intake.batcher import IntakeBatcher, Refused
+from bot.intake_async import MAX_INLINE_TICKETS
 from bot.models import TicketStatus
 from bot.runtime import intake_batcher
 from bot.store import Store
@@ -229,3 +232,70 @@ def test_a_connection_pinged_at_checkout_still_writes_in_autocommit(pg_url: str)
             assert not connection.connection.driver_connection.autocommit
     finally:
         engine.dispose()
+
+
+def sqlite_store(tmp_path: Path) -> Store:
+    url = f"sqlite:///{tmp_path / 'inline.db'}"
+    upgrade(url)
+    return Store(make_engine(url))
+
+
+async def test_on_sqlite_a_batch_waits_in_the_thread_while_another_writer_holds_the_lock(
+    tmp_path: Path,
+):
+    store = sqlite_store(tmp_path)
+    other = sqlite3.connect(tmp_path / "inline.db", isolation_level=None)
+    try:
+        async with wired(store) as batcher:
+            assert (await batcher.submit([ticket("S-1")])).new_ids == ["S-1"]  # lock free
+            other.execute("BEGIN IMMEDIATE")  # another writer: a click, the worker, a CLI
+            waiting = asyncio.create_task(batcher.submit([ticket("S-2")]))
+            ticks = 0
+            for _ in range(20):  # the loop is not blocked while the batch waits for the lock
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not waiting.done() and ticks == 20
+            other.execute("COMMIT")
+            assert (await asyncio.wait_for(waiting, 30)).new_ids == ["S-2"]
+            assert (await batcher.submit([ticket("S-2")])).duplicate_ids == ["S-2"]
+        assert store.count_tickets() == 2
+        assert [e.action for e in store.audit_events(ticket_id="S-2")] == ["ticket_received"]
+    finally:
+        other.close()
+        store.engine.dispose()
+
+
+async def test_on_sqlite_a_failed_inline_write_stores_nothing_and_the_next_batch_works(
+    tmp_path: Path,
+):
+    store = sqlite_store(tmp_path)
+    try:
+        async with wired(store) as batcher:
+            with store.engine.begin() as connection:
+                connection.execute(text("ALTER TABLE audit_events RENAME TO audit_gone"))
+            with pytest.raises(DBAPIError) as raised:
+                await batcher.submit([ticket("E-1", body="my card 4111 1111 1111 1111")])
+            assert "audit_events" in str(raised.value) and "4111" not in str(raised.value)
+            assert store.count_tickets() == 0
+            with store.engine.begin() as connection:
+                connection.execute(text("ALTER TABLE audit_gone RENAME TO audit_events"))
+            assert (await batcher.submit([ticket("E-2")])).new_ids == ["E-2"]
+        assert store.count_tickets() == 1
+    finally:
+        store.engine.dispose()
+
+
+async def test_on_sqlite_a_batch_too_large_for_the_loop_is_written_whole_in_the_thread(
+    tmp_path: Path,
+):
+    store = sqlite_store(tmp_path)
+    try:
+        _, on_loop = intake_batcher(store, store.add_tickets)
+        assert on_loop is not None
+        many = [ticket(f"M-{n:03d}") for n in range(MAX_INLINE_TICKETS + 6)]
+        result = await on_loop.add_tickets([*many, many[0]], source="webhook")
+        assert result.new_ids == [t.id for t in many] and result.duplicate_ids == []
+        assert store.count_tickets() == len(many)
+        await on_loop.close()
+    finally:
+        store.engine.dispose()
