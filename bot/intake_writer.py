@@ -82,51 +82,29 @@ class IntakeWriter:
         actor: str,
     ) -> set[str]:
         """Insert the tickets (unique ids) not already stored; the ids that were new."""
+        if self.one_statement:
+            return self._postgres(cursor, list(tickets), keys, source, actor)
         now = self._time(utcnow())
         detail = jsonio.dumps({"source": source})
-        if self.one_statement:
-            return self._postgres(cursor, list(tickets), keys, now, source, actor, detail)
         return self._sqlite(cursor, list(tickets), keys, now, source, actor, detail)
 
     def _postgres(
-        self,
-        cursor: Any,
-        tickets: list[TicketIn],
-        keys: dict[str, str],
-        now: Any,
-        source: str,
-        actor: str,
-        detail: str,
+        self, cursor: Any, tickets: list[TicketIn], keys: dict[str, str], source: str, actor: str
     ) -> set[str]:
-        cursor.execute(
-            POSTGRES_INSERT, self._postgres_params(tickets, keys, now, source, actor, detail)
-        )
+        cursor.execute(POSTGRES_INSERT, self.postgres_params(tickets, keys, source, actor))
         return {row[0] for row in cursor.fetchall()}
 
     def postgres_params(
         self, tickets: Iterable[TicketIn], keys: dict[str, str], source: str, actor: str
     ) -> dict[str, Any]:
         """The parameters of POSTGRES_INSERT for these tickets (unique ids), received now."""
-        detail = jsonio.dumps({"source": source})
-        return self._postgres_params(
-            list(tickets), keys, self._time(utcnow()), source, actor, detail
-        )
-
-    def _postgres_params(
-        self,
-        tickets: list[TicketIn],
-        keys: dict[str, str],
-        now: Any,
-        source: str,
-        actor: str,
-        detail: str,
-    ) -> dict[str, Any]:
         time = self._time
+        tickets = list(tickets)
         return {
-            "now": now,
+            "now": time(utcnow()),
             "source": source,
             "actor": actor,
-            "detail": detail,
+            "detail": jsonio.dumps({"source": source}),
             "id": [t.id for t in tickets],
             "id_key": [keys[t.id] for t in tickets],
             "time_suspect": [t.time_suspect for t in tickets],
