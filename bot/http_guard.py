@@ -106,7 +106,9 @@ class RequestGuard:
             raise _closing(web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=declared))
         content = request.content
         if content.is_eof():  # the whole body arrived with the headers: nothing to wait for
-            return self._take_whole(content.read_nowait(), cap)
+            whole = content.read_nowait()
+            self._hold(len(whole), len(whole), cap)
+            return whole, len(whole)
         body = bytearray()
         self.reading += 1
         try:
@@ -125,11 +127,6 @@ class RequestGuard:
         finally:
             self.reading -= 1
         return bytes(body), len(body)
-
-    def _take_whole(self, body: bytes, cap: int) -> tuple[bytes, int]:
-        """A body aiohttp had already read in full: held to the same cap and budget."""
-        self._hold(len(body), len(body), cap)
-        return body, len(body)
 
     def _hold(self, total: int, more: int, cap: int) -> None:
         """Count `more` bytes of a body (now `total` long) as held; 413 past the route's

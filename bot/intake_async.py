@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.intake_writer import POSTGRES_INSERT
+from bot.intake_writer import POSTGRES_INSERT, as_sqlalchemy
 from bot.store import IntakeResult, Store, intake_keys, intake_result
 from bot.tickets import TicketIn
 
@@ -76,16 +76,7 @@ class LoopIntake:
         raise NotImplementedError
 
     def _as_sqlalchemy(self, exc: Exception, driver_error: type, gone: bool) -> DBAPIError:
-        """The error as SQLAlchemy would raise it (what the 503 answer and retries expect)."""
-        return DBAPIError.instance(
-            None,
-            None,
-            exc,
-            driver_error,
-            hide_parameters=True,
-            dialect=self._store.engine.dialect,
-            connection_invalidated=gone,
-        )
+        return as_sqlalchemy(exc, driver_error, self._store.engine.dialect, gone)
 
 
 class AsyncIntake(LoopIntake):

@@ -207,15 +207,21 @@ def driver_errors(dialect: Dialect, fairy: Any, cursor: Any) -> Iterator[None]:
         gone = dialect.is_disconnect(exc, fairy, cursor)
         if gone:
             fairy.invalidate(exc)
-        raise DBAPIError.instance(
-            None,
-            None,
-            exc,
-            dbapi.Error,
-            hide_parameters=True,
-            dialect=dialect,
-            connection_invalidated=gone,
-        ) from exc
+        raise as_sqlalchemy(exc, dbapi.Error, dialect, gone) from exc
+
+
+def as_sqlalchemy(exc: Exception, driver_error: type, dialect: Dialect, gone: bool) -> DBAPIError:
+    """A driver's error as SQLAlchemy would raise it (parameters hidden, as the engine is set
+    up): what the 503 answer and the retries of a dropped connection expect."""
+    return DBAPIError.instance(
+        None,
+        None,
+        exc,
+        driver_error,
+        hide_parameters=True,
+        dialect=dialect,
+        connection_invalidated=gone,
+    )
 
 
 @functools.lru_cache(maxsize=256)

@@ -81,7 +81,11 @@ TEXT_BODY_CHARS = 400  # what of a body grouping compares (the similarity reads 
 
 
 def ticket_text(ticket: Ticket) -> str:
-    return f"{ticket.subject}\n{ticket.body[:TEXT_BODY_CHARS]}"
+    return _text(ticket.subject, ticket.body)
+
+
+def _text(subject: str, body: str) -> str:
+    return f"{subject}\n{body[:TEXT_BODY_CHARS]}"
 
 
 def _texts_of(session: Session, query) -> list[str]:
@@ -90,7 +94,7 @@ def _texts_of(session: Session, query) -> list[str]:
     columns = query.with_only_columns(
         col(Ticket.subject), func.substr(col(Ticket.body), 1, TEXT_BODY_CHARS)
     )
-    return [f"{subject}\n{body}" for subject, body in session.execute(columns)]
+    return [_text(subject, body) for subject, body in session.execute(columns)]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ Check = Callable[..., list[list[dict[str, object]]]]
 # and one commit per batch. Used only when the batch holds a request of several tickets;
 # otherwise the store commits on its own.
 Begin = Callable[[], AbstractContextManager[Any]]
-# Stores a batch that needs no check (only one-ticket requests) on the event loop, without
-# the thread hop (bot.intake_async, PostgreSQL); committed when it returns.
+# Stores a batch that needs no check (only one-ticket requests) from the event loop, without
+# the thread hop (bot.intake_async: PostgreSQL and SQLite); committed when it returns.
 StoreAsync = Callable[[list[TicketIn]], Awaitable[IntakeResult]]
 
 
