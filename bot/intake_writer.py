@@ -5,10 +5,12 @@ Fixed statement texts sent through the driver's own cursor (no ORM, no per-call
 compilation, no SQLAlchemy result objects: on a small batch those cost as much as SQLite's
 commit); a driver error is raised as SQLAlchemy's, as if the statement had gone through it
 (`driver_errors`), so callers and retries see one kind of error:
-- PostgreSQL: one statement for the whole batch. The tickets go in as column arrays
-  (`unnest`), so the text never changes with the batch size and psycopg prepares it on
-  the server after a few uses; a data-modifying CTE writes the audit row of each ticket
-  that was new. One statement is atomic on its own, so the caller may run it in
+- PostgreSQL: one statement for the whole batch. The tickets go in as one JSON array of
+  rows (`json_to_recordset`), so the text never changes with the batch size and psycopg
+  prepares it on the server after a few uses; one JSON text, written by orjson, costs the
+  driver half the time of one array parameter per column (which it dumps item by item in
+  Python), and the server less as well. A data-modifying CTE writes the audit row of each
+  ticket that was new. One statement is atomic on its own, so the caller may run it in
   autocommit: one round trip per batch, committed (synchronous commit) when it returns.
 - SQLite: one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id` (its text cached
   per row count) and one executemany for the audit rows, in the caller's transaction.
@@ -31,18 +33,27 @@ from bot import jsonio
 from bot.models import Ticket, TicketStatus, utcnow
 from bot.tickets import TicketIn
 
-# Per-ticket columns, then those every ticket of a batch shares.
-_OWN = ("id", "id_key", "time_suspect", "subject", "body", "requester", "url", "created_at")
+# Per-ticket columns (with their PostgreSQL types for the JSON rows), then those every
+# ticket of a batch shares.
+_OWN_TYPES = (
+    ("id", "varchar"),
+    ("id_key", "varchar"),
+    ("time_suspect", "boolean"),
+    ("subject", "text"),
+    ("body", "text"),
+    ("requester", "varchar"),
+    ("url", "text"),
+    ("created_at", "timestamptz"),
+)
+_OWN = tuple(name for name, _ in _OWN_TYPES)
 _SHARED = ("received_at", "source", "status", "page_level")
 _AUDIT = "INSERT INTO audit_events (at, actor, action, ticket_id, detail)"
 
 POSTGRES_INSERT = f"""WITH new AS (
   INSERT INTO tickets ({", ".join(_OWN + _SHARED)})
   SELECT u.*, %(now)s, %(source)s, '{TicketStatus.NEW.value}', 0
-  FROM unnest(%(id)s::varchar[], %(id_key)s::varchar[], %(time_suspect)s::boolean[],
-              %(subject)s::text[], %(body)s::text[], %(requester)s::varchar[],
-              %(url)s::text[], %(created_at)s::timestamptz[])
-       AS u({", ".join(_OWN)})
+  FROM json_to_recordset(%(tickets)s::json)
+       AS u({", ".join(f"{name} {kind}" for name, kind in _OWN_TYPES)})
   ON CONFLICT DO NOTHING
   RETURNING id
 ), received AS (
@@ -99,20 +110,25 @@ class IntakeWriter:
     ) -> dict[str, Any]:
         """The parameters of POSTGRES_INSERT for these tickets (unique ids), received now."""
         time = self._time
-        tickets = list(tickets)
+        rows = [
+            {
+                "id": t.id,
+                "id_key": keys[t.id],
+                "time_suspect": t.time_suspect,
+                "subject": t.subject,
+                "body": t.body,
+                "requester": t.requester,
+                "url": t.url,
+                "created_at": time(t.created_at),  # aware UTC: orjson writes its offset
+            }
+            for t in tickets
+        ]
         return {
             "now": time(utcnow()),
             "source": source,
             "actor": actor,
             "detail": jsonio.dumps({"source": source}),
-            "id": [t.id for t in tickets],
-            "id_key": [keys[t.id] for t in tickets],
-            "time_suspect": [t.time_suspect for t in tickets],
-            "subject": [t.subject for t in tickets],
-            "body": [t.body for t in tickets],
-            "requester": [t.requester for t in tickets],
-            "url": [t.url for t in tickets],
-            "created_at": [time(t.created_at) for t in tickets],
+            "tickets": jsonio.dumps(rows),
         }
 
     def _sqlite(
