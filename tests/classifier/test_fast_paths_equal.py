@@ -256,3 +256,43 @@ def test_both_ways_of_the_batch_product_give_the_same_bits(monkeypatch):
         monkeypatch.setattr(sparse, "PER_CLASS_FROM", 10**9)
         per_row = product(idx, weights, starts)
         assert np.array_equal(per_class, per_row)
+
+
+def _reference_vector(embedding, text: str):
+    """A text's vector the plain way: the tokenizer's pieces of the whole text, their rows
+    widened and added one after the other in float32, over the norm."""
+    import numpy as np
+
+    from bot.classifier.embedding import MAX_CHARS, MAX_TOKENS
+
+    full = embedding.tokenizer.encode(text[:MAX_CHARS], add_special_tokens=False).ids
+    ids = [i for i in full if i != embedding.unk_id][:MAX_TOKENS]
+    vector = np.zeros(embedding.dims, dtype=np.float32)
+    if not ids:
+        return vector
+    total = np.asarray(embedding._stored[ids[0]], dtype=np.float32).copy()
+    for i in ids[1:]:
+        total += np.asarray(embedding._stored[i], dtype=np.float32)
+    norm = float(np.sqrt(total @ total))
+    return total / norm if norm > 0 else vector
+
+
+def test_embedding_vectors_are_the_plain_sum_alone_or_in_a_batch(monkeypatch):
+    """Words learned many at a time, a cache cleared mid-run and both ways of summing give
+    each text the bits of the plain per-text sum."""
+    import numpy as np
+
+    from bot.classifier import embedding
+
+    monkeypatch.setattr(embedding, "WORD_CACHE", 300)  # cleared often, outgrown by a batch
+    fresh = embedding.StaticEmbedding.load()
+    odd = ["\u0301abc ab\u0301c ﬁle İstanbul ǅ \u00ad naïve e\u0301", "[UNK] [CLS] ##ing a.b.c",
+           "\x1cabc a\u200bb \u3000 \U0001f389ok Ⅻ ①② 日本語", "x" * 150, "word " * 700]  # fmt: skip
+    texts = [*ODD, *odd, *_mixed_texts()[:400], *labelled_texts()[:200]]
+    expected = np.vstack([_reference_vector(fresh, t) for t in texts])
+    for size in (1, 3, 50, 256, len(texts)):
+        got = np.vstack([fresh.encode(texts[i : i + size]) for i in range(0, len(texts), size)])
+        assert np.array_equal(got.view(np.int32), expected.view(np.int32)), size
+    for text in texts[:50]:
+        full = fresh.tokenizer.encode(text, add_special_tokens=False).ids
+        assert fresh.pieces(text) == [i for i in full if i != fresh.unk_id][: embedding.MAX_TOKENS]
