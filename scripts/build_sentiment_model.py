@@ -45,6 +45,7 @@ from bot.classifier.sentiment import (  # noqa: E402
     tone_terms,
     tone_tokens,
 )
+from bot.classifier.termsfile import pack_terms  # noqa: E402
 
 OUT = ROOT / "bot" / "classifier" / "data" / "tone-model.npz"
 FIGURES = ROOT / "bench" / "out" / "tone-build.json"
@@ -500,10 +501,11 @@ def save(model, terms, idf, val, coef, intercept, meta) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     tmp = OUT.with_name(OUT.name + ".tmp")
     with tmp.open("wb") as handle:
-        np.savez_compressed(
+        # Uncompressed, the terms as one text: see bot.classifier.termsfile.
+        np.savez(
             handle,
             meta=np.array(json.dumps(meta, sort_keys=True)),
-            terms=np.array(terms),
+            **pack_terms(terms),
             idf=idf.astype(np.float32),
             valence=val.astype(np.float32),
             coef=coef.astype(np.float16).astype(np.float32),

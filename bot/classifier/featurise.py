@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
+from operator import itemgetter, not_
 
 import numpy as np
 
@@ -26,33 +27,45 @@ class BatchFeaturiser:
     """Texts -> sorted (row, feature id, count) of their features in the vocabulary."""
 
     def __init__(self, terms: Sequence[str]) -> None:
-        self.width = len(terms)
-        self._vocab = dict(zip(terms, range(len(terms)), strict=True))
-        unigrams: dict[str, int] = {}
-        pairs: list[tuple[str, str, int]] = []
-        for i, term in enumerate(terms):
-            if term.startswith("w:"):
-                first, space, second = term[2:].partition(" ")
-                if space:
-                    pairs.append((first, second, i))
-                else:
-                    unigrams[first] = i
-        fixed = list(dict.fromkeys(chain(unigrams, *((a, b) for a, b, _ in pairs))))
+        n = len(terms)
+        self.width = n
+        self._vocab = dict(zip(terms, range(n), strict=True))
+        # The word features ("w:word", "w:first second"), split by `compress` and `map` (in
+        # C): no Python step per term, so loading stays fast.
+        is_word = list(map(str.startswith, terms, repeat("w:")))
+        at = list(compress(range(n), is_word))
+        halves = list(
+            map(
+                str.partition,
+                map(itemgetter(slice(2, None)), compress(terms, is_word)),
+                repeat(" "),
+            )
+        )
+        paired = list(map(itemgetter(1), halves))  # " " for a pair, "" for a word
+        single = list(map(not_, paired))
+        unigrams = dict(
+            zip(map(itemgetter(0), compress(halves, single)), compress(at, single), strict=True)
+        )
+        pairs = list(compress(halves, paired))
+        firsts = list(map(itemgetter(0), pairs))
+        seconds = list(map(itemgetter(2), pairs))
+        # Numbered words: the unigrams first (number k is the k-th), then the pairs' words.
+        fixed = list(
+            dict.fromkeys(chain(unigrams, chain.from_iterable(zip(firsts, seconds, strict=True))))
+        )
         self._fixed_words = fixed
         self._fixed = len(fixed)
         self._numbers: dict[str, int] = dict(zip(fixed, range(len(fixed)), strict=True))
         self._capacity = self._fixed + LEARNED_WORDS
         self._unigram = np.full(self._capacity, -1, dtype=np.int64)
-        known = [self._numbers[w] for w in unigrams]
-        self._unigram[known] = list(unigrams.values())
-        numbers = self._numbers
-        keys = np.array(
-            [numbers[a] * self._fixed + numbers[b] for a, b, _ in pairs], dtype=np.int64
-        )
+        self._unigram[: len(unigrams)] = list(unigrams.values())
+        number = self._numbers.__getitem__
+        keys = np.fromiter(map(number, firsts), np.int64, len(pairs)) * self._fixed
+        keys += np.fromiter(map(number, seconds), np.int64, len(pairs))
         order = np.argsort(keys, kind="stable")
         self._pair_keys = keys[order] if keys.size else np.array([-1], dtype=np.int64)
         self._pair_ids = (
-            np.array([i for _, _, i in pairs], dtype=np.int64)[order]
+            np.array(list(compress(at, paired)), dtype=np.int64)[order]
             if keys.size
             else np.array([0], dtype=np.int64)
         )

@@ -30,6 +30,7 @@ from bot.classifier.segments import split_issues
 from bot.classifier.sentiment import read_tones
 from bot.classifier.signals import read_signals
 from bot.classifier.sparse import SegmentProduct
+from bot.classifier.termsfile import pack_terms, unpack_terms
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -80,10 +81,11 @@ def save_model(path: Path, model: ModelArrays) -> None:
     if model.prototypes is not None:
         extra["prototypes"] = model.prototypes.astype(np.float16)
     with tmp.open("wb") as handle:
-        np.savez_compressed(
+        # Uncompressed, the terms as one text: see bot.classifier.termsfile.
+        np.savez(
             handle,
             meta=np.array(json.dumps(model.meta, sort_keys=True)),
-            terms=np.array(model.terms),
+            **pack_terms(model.terms),
             idf=model.idf.astype(np.float32),
             coef=model.coef.astype(np.float32),
             intercept=model.intercept.astype(np.float32),
@@ -99,11 +101,13 @@ def read_model(path: Path) -> ModelArrays:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            terms = data["terms"].tolist()
-            idf = data["idf"].astype(np.float32)
-            coef = data["coef"].astype(np.float32)
-            intercept = data["intercept"].astype(np.float32)
-            emb_coef = data["emb_coef"].astype(np.float32) if "emb_coef" in data else None
+            terms = unpack_terms(data)
+            idf = data["idf"].astype(np.float32, copy=False)
+            coef = data["coef"].astype(np.float32, copy=False)
+            intercept = data["intercept"].astype(np.float32, copy=False)
+            emb_coef = (
+                data["emb_coef"].astype(np.float32, copy=False) if "emb_coef" in data else None
+            )
             prototypes = data["prototypes"].astype(np.float32) if "prototypes" in data else None
     except (
         OSError,

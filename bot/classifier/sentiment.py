@@ -22,7 +22,8 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, pairwise, repeat
+from itertools import chain, compress, pairwise, repeat
+from operator import itemgetter, not_
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from bot.classifier.base import ModelFileError
 from bot.classifier.sparse import SegmentProduct
+from bot.classifier.termsfile import unpack_terms
 from bot.classifier.textcache import TextCache
 from bot.classifier.translate import ascii_fast
 
@@ -146,12 +148,17 @@ class ToneModel:
         # second id) in one sorted array, so a pair costs no string and no Python step.
         # Every pair in the vocabulary has both its words in it (a pair seen in two texts
         # means each word was), so nothing is lost.
-        self._vocab = vocab = {t: i for i, t in enumerate(terms) if " " not in t}
-        # The pair table is built with lookups by `map` (in C): loading stays fast.
-        at = [i for i, t in enumerate(terms) if " " in t]
-        halves = [terms[i].partition(" ") for i in at]
-        first = np.fromiter(map(vocab.get, [h[0] for h in halves], repeat(-1)), np.int64, len(at))
-        second = np.fromiter(map(vocab.get, [h[2] for h in halves], repeat(-1)), np.int64, len(at))
+        # Built by `map` and `compress` (in C), no Python step per term: loading stays fast.
+        spaced = list(map(str.__contains__, terms, repeat(" ")))
+        self._vocab = vocab = dict(compress(zip(terms, range(n), strict=True), map(not_, spaced)))
+        at = list(compress(range(n), spaced))
+        halves = list(map(str.partition, map(terms.__getitem__, at), repeat(" ")))
+        first = np.fromiter(
+            map(vocab.get, map(itemgetter(0), halves), repeat(-1)), np.int64, len(at)
+        )
+        second = np.fromiter(
+            map(vocab.get, map(itemgetter(2), halves), repeat(-1)), np.int64, len(at)
+        )
         known = (first >= 0) & (second >= 0)
         keys = first[known] * n + second[known]
         order = np.argsort(keys, kind="stable")
@@ -180,11 +187,11 @@ class ToneModel:
             with np.load(path, allow_pickle=False) as npz:
                 data = {
                     "meta": json.loads(str(npz["meta"])),
-                    "terms": npz["terms"].tolist(),
-                    "idf": npz["idf"].astype(np.float32),
-                    "valence": npz["valence"].astype(np.float32),
-                    "coef": npz["coef"].astype(np.float32),
-                    "intercept": npz["intercept"].astype(np.float32),
+                    "terms": unpack_terms(npz),
+                    "idf": npz["idf"].astype(np.float32, copy=False),
+                    "valence": npz["valence"].astype(np.float32, copy=False),
+                    "coef": npz["coef"].astype(np.float32, copy=False),
+                    "intercept": npz["intercept"].astype(np.float32, copy=False),
                 }
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise ModelFileError(

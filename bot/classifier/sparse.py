@@ -11,17 +11,29 @@ batch.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 PER_CLASS_FROM = 1000  # features in a call from which the per-class walk is the faster
 
 
 class SegmentProduct:
-    """Weights (features x classes), kept row-major and transposed, in float64 (exactly)."""
+    """Weights (features x classes), kept row-major and transposed, in float64 (exactly).
+
+    Each layout is made the first time it is used: a run of one short text never needs
+    the transposed one, a run of batches hardly ever the row-major one."""
 
     def __init__(self, coef: np.ndarray) -> None:
-        self.rows = np.ascontiguousarray(coef, dtype=np.float64)
-        self.columns = np.ascontiguousarray(self.rows.T)
+        self._coef = coef
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        return np.ascontiguousarray(self._coef, dtype=np.float64)
+
+    @cached_property
+    def columns(self) -> np.ndarray:
+        return np.ascontiguousarray(self._coef.T, dtype=np.float64)
 
     def __call__(self, idx: np.ndarray, weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Per segment (a text's features begin at each of `starts`), the sum of

@@ -151,3 +151,53 @@ def test_bundled_model_is_small_and_has_a_threshold_per_tag():
     model = LocalModel.load(BUNDLED_MODEL)
     assert set(model.thresholds) == set(DEFAULT_TAGS)
     assert model.meta["target_precision"] == 0.97
+
+
+def test_model_files_in_the_older_layout_still_load_the_same(tmp_path: Path, small_training):
+    """Files written before the terms were one text (a compressed string array) load to the
+    same model; a term that could not be split back keeps the string array."""
+    import json
+
+    from bot.classifier.termsfile import ARRAY_KEY, TEXT_KEY, pack_terms, unpack_terms
+
+    arrays = small_training[0]
+    new = tmp_path / "new.npz"
+    save_model(new, arrays)
+    with np.load(new) as data:
+        assert TEXT_KEY in data and ARRAY_KEY not in data
+    old = tmp_path / "old.npz"
+    np.savez_compressed(
+        old,
+        meta=np.array(json.dumps(arrays.meta, sort_keys=True)),
+        terms=np.array(arrays.terms),
+        idf=arrays.idf,
+        coef=arrays.coef,
+        intercept=arrays.intercept,
+        emb_coef=arrays.emb_coef,
+        prototypes=arrays.prototypes.astype(np.float16),
+    )
+    a, b = read_model(new), read_model(old)
+    assert a.terms == b.terms == arrays.terms
+    for name in ("idf", "coef", "intercept", "emb_coef", "prototypes"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    texts = ["I was charged twice", "cannot log in", ""]
+    assert LocalModel(a).predict_many(texts) == LocalModel(b).predict_many(texts)
+    for terms in (["w:a", "w:a\nb", "c:é"], ["w:a", ""], [], ["w:naïve", "c: 日本"]):
+        packed = pack_terms(terms)
+        assert unpack_terms(packed) == terms
+        assert (TEXT_KEY in packed) == (all(terms) and not any("\n" in t for t in terms))
+
+
+def test_a_tone_model_file_in_the_older_layout_scores_the_same(tmp_path: Path):
+    from bot.classifier.sentiment import BUNDLED_TONE_MODEL, ToneModel
+    from bot.classifier.termsfile import unpack_terms
+
+    with np.load(BUNDLED_TONE_MODEL) as data:
+        arrays = {k: data[k] for k in data.files}
+        terms = unpack_terms(data)
+    arrays.pop("terms_text", None)
+    old = tmp_path / "tone-old.npz"
+    np.savez_compressed(old, terms=np.array(terms), **arrays)
+    texts = ["Great, it is broken again. Just perfect.", "thanks, all good now!", ""]
+    shipped, older = ToneModel.load(), ToneModel.load(old)
+    assert np.array_equal(shipped.scores_many(texts), older.scores_many(texts))
