@@ -111,24 +111,31 @@ class BatchFeaturiser:
         self._capacity = size
 
     def _find_grams(self, nums: np.ndarray) -> None:
-        """Fill in the n-gram ids of the numbered words not looked up yet."""
+        """Fill in the n-gram ids of the numbered words not looked up yet: all their
+        n-grams made in one list and looked up by one `map` (in C)."""
         todo = nums[self._gram_count[nums] < 0]
         if not todo.size:
             return
-        vocab = self._vocab
+        todo = np.unique(todo)  # a word new to several texts of the batch: once
         fixed, learned, n_fixed = self._fixed_words, self._learned, self._fixed
-        for number in todo.tolist():
-            word = fixed[number] if number < n_fixed else learned[number - n_fixed]
-            found = [i for g in char_grams(word) if (i := vocab.get(g)) is not None]
-            end = self._grams_used + len(found)
-            if end > self._grams.size:
-                grown = np.zeros(max(end, 2 * self._grams.size), dtype=np.int64)
-                grown[: self._grams_used] = self._grams[: self._grams_used]
-                self._grams = grown
-            self._grams[self._grams_used : end] = found
-            self._gram_start[number] = self._grams_used
-            self._gram_count[number] = len(found)
-            self._grams_used = end
+        words = [fixed[k] if k < n_fixed else learned[k - n_fixed] for k in todo.tolist()]
+        grams = list(map(char_grams, words))
+        sizes = np.fromiter(map(len, grams), np.int64, len(grams))
+        ids = np.fromiter(
+            map(self._vocab.get, chain.from_iterable(grams), repeat(-1)), np.int64, int(sizes.sum())
+        )
+        known = ids >= 0
+        counts = np.bincount(np.repeat(np.arange(todo.size), sizes)[known], minlength=todo.size)
+        found = ids[known]
+        end = self._grams_used + found.size
+        if end > self._grams.size:
+            grown = np.zeros(max(end, 2 * self._grams.size), dtype=np.int64)
+            grown[: self._grams_used] = self._grams[: self._grams_used]
+            self._grams = grown
+        self._grams[self._grams_used : end] = found
+        self._gram_start[todo] = self._grams_used + np.cumsum(counts) - counts
+        self._gram_count[todo] = counts
+        self._grams_used = end
 
     def counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, feature id, count) of every feature of the texts, sorted by row then id."""
@@ -143,10 +150,15 @@ class BatchFeaturiser:
         rows = np.repeat(np.arange(len(texts), dtype=np.int64), list(map(len, words)))
         unigram = self._unigram[nums]
         has = unigram >= 0
-        # Bigrams: neighbours in one text, both words of the vocabulary's pairs.
+        # Bigrams: neighbours in one text, both words of the vocabulary's pairs. They are
+        # looked up in sorted order (a binary search is several times faster on sorted
+        # needles), each pair's text carried in the low digits of its sort key.
         first, second = nums[:-1], nums[1:]
         pair = (rows[:-1] == rows[1:]) & (first < self._fixed) & (second < self._fixed)
-        keys = first[pair] * self._fixed + second[pair]
+        n = max(len(texts), 1)
+        keyed = np.sort((first[pair] * self._fixed + second[pair]) * n + rows[:-1][pair])
+        keys = keyed // n
+        pair_rows = keyed - keys * n
         at = np.minimum(np.searchsorted(self._pair_keys, keys), self._pair_keys.size - 1)
         hit = self._pair_keys[at] == keys
         # Character n-grams of each text's distinct words.
@@ -163,14 +175,16 @@ class BatchFeaturiser:
             self._gram_start[word_num] - (ends - sizes), sizes
         )
         ids = np.concatenate([unigram[has], self._pair_ids[at[hit]], self._grams[at_gram]])
-        owner = np.concatenate([rows[has], rows[:-1][pair][hit], np.repeat(word_row, sizes)])
+        owner = np.concatenate([rows[has], pair_rows[hit], np.repeat(word_row, sizes)])
         keys = owner * self.width + ids
+        if n * self.width < 1 << 31:
+            keys = keys.astype(np.int32)  # sorts about twice as fast as int64
         keys.sort()
         if not keys.size:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
         tf = np.diff(np.append(starts, keys.size))
-        keys = keys[starts]
+        keys = keys[starts].astype(np.int64)
         row = keys // self.width
         return row, keys - row * self.width, tf
