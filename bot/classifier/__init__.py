@@ -23,8 +23,10 @@ def load_classifier(
     `engine` (the bot's store) lets CLASSIFIER=openai share its token budget and
     calibration data across processes; without it (`classify`) they live in memory.
     """
+    from bot.classifier.heap import keep_arrays_in_heap
     from bot.classifier.sentiment import tone_model
 
+    keep_arrays_in_heap()  # batches of tickets allocate and free large arrays all the time
     tone_model()  # the tone model every classifier's guardrails read: loaded now, not mid-queue
     if name == "local":
         from bot.classifier.local import load_local_model

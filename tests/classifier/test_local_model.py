@@ -201,3 +201,13 @@ def test_a_tone_model_file_in_the_older_layout_scores_the_same(tmp_path: Path):
     texts = ["Great, it is broken again. Just perfect.", "thanks, all good now!", ""]
     shipped, older = ToneModel.load(), ToneModel.load(old)
     assert np.array_equal(shipped.scores_many(texts), older.scores_many(texts))
+
+
+def test_loading_a_classifier_keeps_batch_arrays_in_the_heap_on_glibc():
+    import platform
+
+    from bot.classifier.heap import keep_arrays_in_heap
+
+    load_classifier("local")
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert keep_arrays_in_heap() is glibc
