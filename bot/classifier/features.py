@@ -28,7 +28,7 @@ _separate = ascii_fast(_ASCII_SEPARATORS)
 _zero_digits = ascii_fast({ord(d): "0" for d in _ASCII_DIGITS})
 
 
-_EMAIL_LOCAL = frozenset(string.ascii_letters + string.digits + "_.+-")  # its local part, ASCII
+_EMAIL_LOCAL = string.ascii_letters + string.digits + "_.+-"  # its local part's characters, ASCII
 
 
 def _sub_emails(text: str) -> str:
@@ -42,9 +42,7 @@ def _sub_emails(text: str) -> str:
     done = 0
     at = text.find("@")
     while at != -1:
-        start = at
-        while start > done and text[start - 1] in _EMAIL_LOCAL:
-            start -= 1
+        start = done + len(text[done:at].rstrip(_EMAIL_LOCAL))  # back over the local part
         found = _EMAIL.match(text, start) if start < at else None
         if found is None:
             at = text.find("@", at + 1)
@@ -67,14 +65,14 @@ def normalise(text: str) -> str:
         text = _sub_emails(text) if text.isascii() else _EMAIL.sub(" emailtoken ", text)
     if not text.isascii():
         return _DIGITS.sub("0", text)
-    if not any(d in text for d in _ASCII_DIGITS):
-        return text  # no digit to collapse
     # Every digit becomes 0 (bytes translate), then runs of 0 halve until single: the same
-    # text as the pattern's substitution, in a few C calls.
-    text = _zero_digits(text)
-    while "00" in text:
-        text = text.replace("00", "0")
-    return text
+    # text as the pattern's substitution, in a few C calls. No 0 after it: no digit at all.
+    zeroed = _zero_digits(text)
+    if "0" not in zeroed:
+        return text
+    while "00" in zeroed:
+        zeroed = zeroed.replace("00", "0")
+    return zeroed
 
 
 def _plain_apostrophes(spaced: str) -> bool:
