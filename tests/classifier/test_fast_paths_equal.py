@@ -296,3 +296,31 @@ def test_embedding_vectors_are_the_plain_sum_alone_or_in_a_batch(monkeypatch):
     for text in texts[:50]:
         full = fresh.tokenizer.encode(text, add_special_tokens=False).ids
         assert fresh.pieces(text) == [i for i in full if i != fresh.unk_id][: embedding.MAX_TOKENS]
+
+
+def test_familiarity_is_the_partition_mean_whatever_the_magnitudes():
+    """The top values found by argmax give partition's mean, also where the order of adding
+    them matters (then partition's order is used)."""
+    import numpy as np
+
+    from bot.classifier.local import familiarity
+
+    def by_partition(vectors, prototypes, k):
+        sims = vectors @ prototypes.T
+        top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+        return np.round(top.astype(np.float64).mean(axis=1), 4)
+
+    rng = np.random.default_rng(3)
+    for k in (1, 2, 3, 5):
+        for _ in range(100):
+            vectors = rng.standard_normal((int(rng.integers(1, 30)), 4)).astype(np.float32)
+            prototypes = rng.standard_normal((int(rng.integers(k, 30)), 4)).astype(np.float32)
+            prototypes *= (10.0 ** rng.integers(-20, 3, (len(prototypes), 1))).astype(np.float32)
+            assert np.array_equal(
+                familiarity(vectors, prototypes, k), by_partition(vectors, prototypes, k)
+            )
+    tiny = 2.0**-53  # 1 + tiny + tiny depends on the order of adding
+    one = np.eye(4, dtype=np.float32)[:1]
+    prototypes = np.array([[tiny, 0, 0, 0], [1, 0, 0, 0], [-5, 0, 0, 0], [tiny, 0, 0, 0]])
+    prototypes = prototypes.astype(np.float32)
+    assert np.array_equal(familiarity(one, prototypes), by_partition(one, prototypes, 3))
