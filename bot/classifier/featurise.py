@@ -19,6 +19,7 @@ from operator import itemgetter, not_
 import numpy as np
 
 from bot.classifier.features import char_grams, tokens
+from bot.classifier.termsfile import split_pairs
 
 LEARNED_WORDS = 50_000  # words outside the vocabulary remembered (all forgotten when full)
 
@@ -34,21 +35,11 @@ class BatchFeaturiser:
         # C): no Python step per term, so loading stays fast.
         is_word = list(map(str.startswith, terms, repeat("w:")))
         at = list(compress(range(n), is_word))
-        halves = list(
-            map(
-                str.partition,
-                map(itemgetter(slice(2, None)), compress(terms, is_word)),
-                repeat(" "),
-            )
-        )
-        paired = list(map(itemgetter(1), halves))  # " " for a pair, "" for a word
+        words = list(map(itemgetter(slice(2, None)), compress(terms, is_word)))
+        paired = list(map(str.__contains__, words, repeat(" ")))
         single = list(map(not_, paired))
-        unigrams = dict(
-            zip(map(itemgetter(0), compress(halves, single)), compress(at, single), strict=True)
-        )
-        pairs = list(compress(halves, paired))
-        firsts = list(map(itemgetter(0), pairs))
-        seconds = list(map(itemgetter(2), pairs))
+        unigrams = dict(zip(compress(words, single), compress(at, single), strict=True))
+        firsts, seconds = split_pairs(list(compress(words, paired)))
         # Numbered words: the unigrams first (number k is the k-th), then the pairs' words.
         fixed = list(
             dict.fromkeys(chain(unigrams, chain.from_iterable(zip(firsts, seconds, strict=True))))
@@ -60,8 +51,8 @@ class BatchFeaturiser:
         self._unigram = np.full(self._capacity, -1, dtype=np.int64)
         self._unigram[: len(unigrams)] = list(unigrams.values())
         number = self._numbers.__getitem__
-        keys = np.fromiter(map(number, firsts), np.int64, len(pairs)) * self._fixed
-        keys += np.fromiter(map(number, seconds), np.int64, len(pairs))
+        keys = np.fromiter(map(number, firsts), np.int64, len(firsts)) * self._fixed
+        keys += np.fromiter(map(number, seconds), np.int64, len(seconds))
         order = np.argsort(keys, kind="stable")
         self._pair_keys = keys[order] if keys.size else np.array([-1], dtype=np.int64)
         self._pair_ids = (

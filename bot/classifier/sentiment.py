@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, pairwise, repeat
-from operator import itemgetter, not_
+from operator import not_
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from bot.classifier.base import ModelFileError
 from bot.classifier.sparse import SegmentProduct
-from bot.classifier.termsfile import unpack_terms
+from bot.classifier.termsfile import split_pairs, unpack_terms
 from bot.classifier.textcache import TextCache
 from bot.classifier.translate import ascii_fast
 
@@ -152,13 +152,9 @@ class ToneModel:
         spaced = list(map(str.__contains__, terms, repeat(" ")))
         self._vocab = vocab = dict(compress(zip(terms, range(n), strict=True), map(not_, spaced)))
         at = list(compress(range(n), spaced))
-        halves = list(map(str.partition, map(terms.__getitem__, at), repeat(" ")))
-        first = np.fromiter(
-            map(vocab.get, map(itemgetter(0), halves), repeat(-1)), np.int64, len(at)
-        )
-        second = np.fromiter(
-            map(vocab.get, map(itemgetter(2), halves), repeat(-1)), np.int64, len(at)
-        )
+        firsts, seconds = split_pairs(list(map(terms.__getitem__, at)))
+        first = np.fromiter(map(vocab.get, firsts, repeat(-1)), np.int64, len(at))
+        second = np.fromiter(map(vocab.get, seconds, repeat(-1)), np.int64, len(at))
         known = (first >= 0) & (second >= 0)
         keys = first[known] * n + second[known]
         order = np.argsort(keys, kind="stable")

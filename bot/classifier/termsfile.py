@@ -10,6 +10,8 @@ weights are floats that zlib hardly shrinks but takes milliseconds to inflate.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -34,3 +36,13 @@ def unpack_terms(data: Mapping[str, np.ndarray]) -> list[str]:
             raise ValueError(f"{TEXT_KEY} is not a byte array")
         return text.tobytes().decode("utf-8", "surrogatepass").split("\n") if text.size else []
     return data[ARRAY_KEY].tolist()
+
+
+def split_pairs(pairs: list[str]) -> tuple[list[str], list[str]]:
+    """The first and second words of "first second" terms (split at the first space): one
+    join and one split in C when every term has a single space, as vocabularies do."""
+    halves = " ".join(pairs).split(" ")
+    if len(halves) == 2 * len(pairs):  # first and second words alternate
+        return halves[0::2], halves[1::2]
+    split = list(map(str.partition, pairs, repeat(" ")))
+    return list(map(itemgetter(0), split)), list(map(itemgetter(2), split))

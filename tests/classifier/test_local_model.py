@@ -158,7 +158,7 @@ def test_model_files_in_the_older_layout_still_load_the_same(tmp_path: Path, sma
     same model; a term that could not be split back keeps the string array."""
     import json
 
-    from bot.classifier.termsfile import ARRAY_KEY, TEXT_KEY, pack_terms, unpack_terms
+    from bot.classifier.termsfile import ARRAY_KEY, TEXT_KEY, pack_terms, split_pairs, unpack_terms
 
     arrays = small_training[0]
     new = tmp_path / "new.npz"
@@ -186,6 +186,11 @@ def test_model_files_in_the_older_layout_still_load_the_same(tmp_path: Path, sma
         packed = pack_terms(terms)
         assert unpack_terms(packed) == terms
         assert (TEXT_KEY in packed) == (all(terms) and not any("\n" in t for t in terms))
+    for pairs in ([], ["a b", "c d"], ["a b c", "d e"], [" a", "b "]):
+        assert split_pairs(pairs) == (
+            [p.partition(" ")[0] for p in pairs],
+            [p.partition(" ")[2] for p in pairs],
+        )
 
 
 def test_a_tone_model_file_in_the_older_layout_scores_the_same(tmp_path: Path):
