@@ -324,3 +324,23 @@ def test_familiarity_is_the_partition_mean_whatever_the_magnitudes():
     prototypes = np.array([[tiny, 0, 0, 0], [1, 0, 0, 0], [-5, 0, 0, 0], [tiny, 0, 0, 0]])
     prototypes = prototypes.astype(np.float32)
     assert np.array_equal(familiarity(one, prototypes), by_partition(one, prototypes, 3))
+
+
+def test_embedding_vectors_are_the_same_from_many_threads_at_once(monkeypatch):
+    """New words and new rows are learned while encoding: threads sharing the table never
+    mix them up, also when the word cache is cleared meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from bot.classifier import embedding
+
+    texts = [*_mixed_texts()[:800], *labelled_texts()[:400]]
+    batches = [texts[i : i + 30] for i in range(0, len(texts), 30)]
+    alone = [embedding.StaticEmbedding.load().encode(b) for b in batches]
+    monkeypatch.setattr(embedding, "WORD_CACHE", 500)
+    shared = embedding.StaticEmbedding.load()
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(shared.encode, batches))
+    for a, b in zip(alone, together, strict=True):
+        assert np.array_equal(a.view(np.int32), b.view(np.int32))
