@@ -189,7 +189,8 @@ def child_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("SLACK_", "DATABASE_", "TRIAGE_", "SOURCE_"))
     }
-    env.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", **extra)
+    # No BLAS thread count: the CLI chooses one thread itself, as users run it.
+    env.update(PYTHONPATH=str(ROOT), **extra)
     return env
 
 

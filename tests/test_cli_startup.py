@@ -235,3 +235,36 @@ def test_every_command_module_is_listed_and_registers_under_its_name():
         # A registered command sets what runs it (directly, or in its own sub-commands).
         nested = [a for a in stub._actions if isinstance(a, argparse._SubParsersAction)]
         assert stub.get_default("run") is not None or nested, name
+
+
+def test_blas_runs_one_thread_unless_the_operator_set_a_count():
+    from bot.cli import one_blas_thread
+
+    chosen = {"OMP_NUM_THREADS": "4"}
+    one_blas_thread(chosen)
+    assert chosen == {"OMP_NUM_THREADS": "4"}  # the operator's count is kept
+    unset: dict[str, str] = {}
+    one_blas_thread(unset)
+    assert unset == {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def test_the_cli_loads_numpy_with_one_blas_thread():
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "main(['classify', '--progress', 'never', sys.argv[1]])\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))"
+    )
+    env = {k: v for k, v in _env().items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env.pop("OMP_NUM_THREADS", None)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT / "examples" / "tickets.csv")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[1]"
