@@ -5,14 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.classifier.base import DEFAULT_TAGS, Classifier, Prediction, Sentiment
-from bot.classifier.keywords import KeywordClassifier
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.classifier.keywords import KeywordClassifier
     from bot.settings import Settings
 
 __all__ = ["DEFAULT_TAGS", "Classifier", "KeywordClassifier", "Prediction", "Sentiment"]
+
+
+def __getattr__(name: str) -> type[KeywordClassifier]:
+    """`KeywordClassifier` on first use: the settings import this package for its base
+    types, and the keyword rules' regexes are compiled only by a process that uses them."""
+    if name == "KeywordClassifier":
+        from bot.classifier.keywords import KeywordClassifier
+
+        return KeywordClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_classifier(
@@ -33,6 +43,8 @@ def load_classifier(
 
         return load_local_model(settings)
     if name == "keywords":
+        from bot.classifier.keywords import KeywordClassifier
+
         return KeywordClassifier()
     if name == "openai":
         from bot.classifier.openai_llm import build_openai_classifier

@@ -13,29 +13,37 @@ topic.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from bot.classifier.no_go_patterns import NO_GO_PATTERNS
 from bot.classifier.signals import MAX_SCAN_CHARS, no_go_found
 from bot.classifier.textcache import text_cache
 
-__all__ = ["NO_GO_PATTERNS", "NO_GO_TOPICS", "no_go_topics"]
+__all__ = ["NO_GO_PATTERNS", "no_go_topics"]  # and NO_GO_TOPICS, built on first use
 
 
 def _rx(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
-# Each topic as one alternation: what the one-pass scan must agree with (and what reads a
-# text longer than the scan's limit).
-NO_GO_TOPICS: dict[str, re.Pattern[str]] = {
-    name: _rx(*patterns) for name, patterns in NO_GO_PATTERNS.items()
-}
+@cache
+def _topics() -> dict[str, re.Pattern[str]]:
+    """Each topic as one alternation: what the one-pass scan must agree with (and what reads
+    a text longer than the scan's limit). Compiled on first use: most processes never need
+    them."""
+    return {name: _rx(*patterns) for name, patterns in NO_GO_PATTERNS.items()}
+
+
+def __getattr__(name: str) -> dict[str, re.Pattern[str]]:
+    if name == "NO_GO_TOPICS":
+        return _topics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @text_cache()
 def _found(text: str) -> frozenset[str]:
     if len(text) > MAX_SCAN_CHARS:  # such a ticket goes to review anyway; still name the topic
-        return frozenset(name for name, rx in NO_GO_TOPICS.items() if rx.search(text))
+        return frozenset(name for name, rx in _topics().items() if rx.search(text))
     return no_go_found(text)  # the guardrail signals' one pass over the text finds them too
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _compiler as sre_compile  # type: ignore[attr-defined]
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
@@ -311,8 +312,11 @@ def anchors(pattern: str) -> set[str]:
     return _anchors(pattern, _parsed(pattern))
 
 
+_FLAGS = re.IGNORECASE | re.MULTILINE  # how every pattern is compiled (and parsed)
+
+
 def _parsed(pattern: str) -> list:
-    return list(sre_parse.parse(pattern, re.IGNORECASE))
+    return list(sre_parse.parse(pattern, _FLAGS))
 
 
 def _anchors(pattern: str, items: list) -> set[str]:
@@ -362,8 +366,10 @@ def build_scanner(
     by_anchor: dict[str, list[int]] = {}
     for group, sources in groups.items():
         for order, source in enumerate(sources):
-            patterns.append(_Pattern(group, order, re.compile(source, re.IGNORECASE | re.M)))
-            items = _parsed(source)  # parsed once for its starts and its leading boundary
+            # Parsed once, for its starts, its leading boundary and the compiled pattern.
+            tree = sre_parse.parse(source, _FLAGS)
+            patterns.append(_Pattern(group, order, sre_compile.compile(tree, _FLAGS)))
+            items = list(tree)
             boundary_first.append(_boundary_first_parsed(items))
             for anchor in _anchors(source, items):
                 by_anchor.setdefault(anchor, []).append(len(patterns) - 1)
