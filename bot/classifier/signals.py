@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress
 from re import _compiler as sre_compile  # type: ignore[attr-defined]
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -430,6 +431,9 @@ def _outside(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list
     """The spans that do not start inside any hole (courtesy formulas, quoted lines)."""
     if not holes:
         return spans
+    if len(holes) == 1:  # the usual case: one courtesy formula
+        ((a, b),) = holes
+        return [s for s in spans if not a <= s[0] < b]
     return [s for s in spans if not any(a <= s[0] < b for a, b in holes)]
 
 
@@ -456,14 +460,15 @@ def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
     """Each group's matches in the part of the text it reads (one scan, cached)."""
     spans = scan(text[:MAX_SCAN_CHARS])
     courtesy = spans.get("courtesy", [])
-    holes = courtesy + spans.get("quoted", [])
-    out = {}
+    quoted = spans.get("quoted", [])
+    if not courtesy and not quoted:
+        return spans  # no holes: every group reads all of the text
+    holes = courtesy + quoted
     for group, found in spans.items():
         reads = _READS.get(group, "polite")
-        out[group] = (
-            found if reads == "text" else _outside(found, courtesy if reads == "polite" else holes)
-        )
-    return out
+        if reads != "text":
+            spans[group] = _outside(found, courtesy if reads == "polite" else holes)
+    return spans
 
 
 def no_go_found(text: str) -> frozenset[str]:
@@ -474,12 +479,17 @@ def no_go_found(text: str) -> frozenset[str]:
 
 # Each complaint signal's name and its group in the scan.
 _COMPLAINT_GROUPS = tuple((name, f"complaint:{name}") for name in COMPLAINT_SIGNALS)
+_COMPLAINT_NAMES = tuple(name for name, _ in _COMPLAINT_GROUPS)
+_COMPLAINT_KEYS = tuple(group for _, group in _COMPLAINT_GROUPS)
 
 
-def _keyword_signals(text: str) -> TextSignals:
-    """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
-    hits = _hits(text).get  # a group's matches, or None when it has none
-    complaints = tuple(name for name, group in _COMPLAINT_GROUPS if hits(group))
+def _keyword_reading(
+    found: dict[str, list[tuple[int, int]]],
+) -> tuple[tuple[str, ...], bool, Sentiment]:
+    """(complaints, sarcasm, sentiment) of `_keyword_signals`, from the text's matches."""
+    hits = found.get  # a group's matches, or None when it has none
+    # The complaint groups with matches, picked in C.
+    complaints = tuple(compress(_COMPLAINT_NAMES, map(hits, _COMPLAINT_KEYS)))
     sarcasm = bool(hits("sarcasm")) or bool(complaints and hits("sarcasm_if_complaint"))
     positive = len(hits("positive") or ())
     negative = len(hits("negative") or ()) + len(complaints)
@@ -495,6 +505,12 @@ def _keyword_signals(text: str) -> TextSignals:
         sentiment = Sentiment.NEGATIVE
     else:
         sentiment = Sentiment.NEUTRAL
+    return complaints, sarcasm, sentiment
+
+
+def _keyword_signals(text: str) -> TextSignals:
+    """Named complaint signals, a sarcasm flag and a keyword sentiment sarcasm cannot fool."""
+    complaints, sarcasm, sentiment = _keyword_reading(_hits(text))
     return TextSignals(
         complaints=complaints, sarcasm=sarcasm, sentiment=sentiment, keyword_sentiment=sentiment
     )
@@ -503,22 +519,30 @@ def _keyword_signals(text: str) -> TextSignals:
 keyword_signals = TextCache(_keyword_signals)
 
 
-def _pattern_signals(text: str) -> TextSignals:
-    """The keyword signals plus the bad-situation signal (`ordeal`): praise wrapped around a
-    bad situation, with no "but …" and no "it's fixed now", is sarcasm."""
-    words = _keyword_signals(text)
+def _pattern_reading(text: str) -> tuple[tuple[str, ...], bool, Sentiment, Sentiment]:
+    """(complaints, sarcasm, sentiment, keyword sentiment) of `_pattern_signals`."""
     found = _hits(text)
+    complaints, sarcasm, sentiment = _keyword_reading(found)
     if not found.get("ordeal"):
-        return words
-    sarcasm = words.sarcasm or (
+        return complaints, sarcasm, sentiment, sentiment
+    ordeal_sarcasm = sarcasm or (
         bool(found.get("praise") or found.get("positive") or found.get("delight"))
         and not any(found.get(g) for g in ORDEAL_CONTRAST)
     )
+    return (
+        (*complaints, "ordeal"),
+        ordeal_sarcasm,
+        Sentiment.NEGATIVE if ordeal_sarcasm else sentiment,
+        sentiment,
+    )
+
+
+def _pattern_signals(text: str) -> TextSignals:
+    """The keyword signals plus the bad-situation signal (`ordeal`): praise wrapped around a
+    bad situation, with no "but …" and no "it's fixed now", is sarcasm."""
+    complaints, sarcasm, sentiment, keyword = _pattern_reading(text)
     return TextSignals(
-        complaints=(*words.complaints, "ordeal"),
-        sarcasm=sarcasm,
-        sentiment=Sentiment.NEGATIVE if sarcasm else words.sentiment,
-        keyword_sentiment=words.keyword_sentiment,
+        complaints=complaints, sarcasm=sarcasm, sentiment=sentiment, keyword_sentiment=keyword
     )
 
 
@@ -547,26 +571,22 @@ def read_signals(text: str) -> TextSignals:
     above its threshold) says otherwise, and patterns that read negative win over neutral.
     """
     read_tone, tone_model = _TONE_READERS or _tone_readers()
-    words = _pattern_signals(text)
+    complaints, word_sarcasm, _, keyword = _pattern_reading(text)
     tone = read_tone(text)
     model = tone_model()
-    sarcasm = words.sarcasm or tone.sarcasm >= model.sarcasm_threshold
+    sarcasm = word_sarcasm or tone.sarcasm >= model.sarcasm_threshold
     learned = tone.complaint if tone.complaint_score >= model.complaint_threshold else "none"
     sentiment = _SENTIMENT[tone.sentiment]
-    vetoed = sentiment is Sentiment.POSITIVE and (
-        sarcasm or bool(words.complaints) or learned != "none"
-    )
-    plainly_negative = sentiment is Sentiment.NEUTRAL and (
-        words.keyword_sentiment is Sentiment.NEGATIVE
-    )
-    if vetoed or words.sarcasm or plainly_negative:
+    vetoed = sentiment is Sentiment.POSITIVE and (sarcasm or bool(complaints) or learned != "none")
+    plainly_negative = sentiment is Sentiment.NEUTRAL and keyword is Sentiment.NEGATIVE
+    if vetoed or word_sarcasm or plainly_negative:
         sentiment = Sentiment.NEGATIVE
     return TextSignals(
-        complaints=words.complaints,
+        complaints=complaints,
         sarcasm=sarcasm,
         sentiment=sentiment,
         tone_sarcasm=round(tone.sarcasm, 4),
         positive_margin=round(tone.positive_margin, 4),
         learned_complaint=learned,
-        keyword_sentiment=words.keyword_sentiment,
+        keyword_sentiment=keyword,
     )

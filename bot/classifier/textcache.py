@@ -38,7 +38,13 @@ class TextCache(Generic[T]):
         if found is not self:
             return found  # type: ignore[return-value]
         value = self.__wrapped__(text)
-        self.remember(text, value)
+        # `remember`, written out: a miss is the common case when each text is read once.
+        size = len(text)
+        if size <= self.max_chars:
+            if len(self.found) >= self.max_entries or self.chars + size > self.max_chars:
+                self.cache_clear()
+            self.found[text] = value
+            self.chars += size
         return value
 
     def remember(self, text: str, value: T) -> None:
