@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from json.encoder import encode_basestring as _json_str  # a str as JSON, non-ASCII kept
 from typing import TYPE_CHECKING
 
@@ -92,7 +91,12 @@ class TriageResult:
 def count_words(text: str, limit: int) -> int:
     """How many words the text has, counting no further than `limit` (exact below it):
     a rule about a minimum never needs to read a long ticket to its end."""
-    return sum(1 for _ in islice(_WORD.finditer(text), limit))
+    count = at = 0
+    search = _WORD.search  # one search per word: cheaper than an iterator for a few words
+    while count < limit and (word := search(text, at)) is not None:
+        count += 1
+        at = word.end()
+    return count
 
 
 def usable_text(text: str) -> bool:
@@ -159,20 +163,21 @@ def _guardrails(
     topics = no_go_topics(text, policies.global_settings.no_go_topics)
     if topics:
         fired.append(("no_go", f"touches {', '.join(topics)}; never routed without a human"))
-    for note in prediction.notes:
+    notes = prediction.notes  # most tickets have none
+    for note in notes:
         if note.startswith(LLM_ERROR_NOTE):
             # The LLM classifier failed or answered nonsense: a human tags this one.
             why = note.split(":", 1)[1].strip() if ":" in note else "the LLM classifier failed"
             fired.append(("llm_error", why))
-    for note in prediction.notes:
+    for note in notes:
         if note.startswith(MULTI_ISSUE_NOTE + ":"):
             areas = note.split(":", 1)[1].replace("+", ", ")
             fired.append(("multi_issue", f"the ticket raises separate issues ({areas})"))
     # Praise is what its tone says, whatever it is about: once the praise gate (a tone model
     # trained on real text, complaint and sarcasm signals) agrees, "unlike our tickets" is
     # no reason to doubt the tag. Every other tag is only as good as the topic model.
-    unfamiliar = any(
-        n == UNFAMILIAR_NOTE or n.startswith(UNFAMILIAR_NOTE + ":") for n in prediction.notes
+    unfamiliar = bool(notes) and any(
+        n == UNFAMILIAR_NOTE or n.startswith(UNFAMILIAR_NOTE + ":") for n in notes
     )
     if unfamiliar and not praise_agreed:
         fired.append(("unfamiliar", UNFAMILIAR_WHY))

@@ -158,19 +158,30 @@ def _garbled(words: list[str]) -> bool:
     return long_words >= 4 and kinds.count(_MASHED) > 0.5 * long_words
 
 
+# Every answer `detect` can give, built once (they are immutable): no object per ticket.
+_ANSWERS = {
+    (code, garbled): Language(code, garbled)
+    for code in (None, *_STOPWORDS, *_SCRIPT_RANGES)
+    for garbled in (False, True)
+}
+
+
 def _stop_word_language(words: list[str], garbled: bool) -> Language:
     """The language whose stop words lead clearly among the words, or None."""
-    hits = dict.fromkeys(_STOPWORDS, 0)
     stop = _STOP_LANGUAGES
-    for word in filter(stop.__contains__, words):  # a few words: a short loop
+    found = [*filter(stop.__contains__, words)]
+    if len(found) < MIN_HITS:  # a stop word counts once per language: none can lead
+        return _ANSWERS[None, garbled]
+    hits = dict.fromkeys(_STOPWORDS, 0)
+    for word in found:  # a few words: a short loop
         for lang in stop[word]:
             hits[lang] += 1
     best = max(hits, key=hits.__getitem__)  # the first of equals, as a stable sort gives
     top = hits.pop(best)
     second = max(hits.values())
     if top < MIN_HITS or top < 1.5 * second:
-        return Language(None, garbled)
-    return Language(best, garbled)
+        return _ANSWERS[None, garbled]
+    return _ANSWERS[best, garbled]
 
 
 @text_cache(512)
@@ -188,14 +199,14 @@ def detect(text: str) -> Language:
         # lower-case text's words in their own case: one translate and split reads both.
         words = _non_letters_to_spaces(sample).split()
         if not words:  # no letters at all
-            return Language(None)
+            return _ANSWERS[None, False]
         garbled = _garbled(words)
         return _stop_word_language(
             _words(_without_addresses(sample)) if addresses else words, garbled
         )
     words = _words(low)
     if not words:  # no letters at all
-        return Language(None)
+        return _ANSWERS[None, False]
     if _NON_LATIN.search(sample):
         letters = sum(map(len, words))
         per_script: Counter[str] = Counter()
@@ -203,7 +214,7 @@ def detect(text: str) -> Language:
             per_script[m.lastgroup or ""] += m.end() - m.start()
         for name in _SCRIPT_RANGES:
             if per_script[name] > 0.5 * letters:
-                return Language(name)
+                return _ANSWERS[name, False]
     garbled = _garbled(words)
     plain = _without_addresses(sample) if addresses else sample
     return _stop_word_language(_words(plain), garbled)
