@@ -223,11 +223,15 @@ class ToneModel:
         first, second = uni[:-1], uni[1:]
         both = (first >= 0) & (second >= 0) & (rows[:-1] == rows[1:])
         keys = first[both] * n + second[both]
+        # Looked up in increasing order, the binary searches walk the table in order (about
+        # twice as fast); the pairs' order is lost anyway when they are sorted by row below.
+        order = np.argsort(keys)
+        keys = keys[order]
         at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
         hit = self._pair_keys[at] == keys
         known = uni >= 0
         ids = np.concatenate([uni[known], self._pair_ids[at[hit]]])
-        owner = np.concatenate([rows[known], rows[:-1][both][hit]])
+        owner = np.concatenate([rows[known], rows[:-1][both][order][hit]])
         out = np.zeros((n_texts, self._coef.shape[1]), dtype=np.float64)
         pos = np.zeros(n_texts)
         neg = np.zeros(n_texts)
