@@ -344,3 +344,20 @@ def test_embedding_vectors_are_the_same_from_many_threads_at_once(monkeypatch):
         together = list(pool.map(shared.encode, batches))
     for a, b in zip(alone, together, strict=True):
         assert np.array_equal(a.view(np.int32), b.view(np.int32))
+
+
+def test_batch_rounding_is_pythons_round_to_the_last_bit():
+    import numpy as np
+
+    from bot.classifier.local import round4
+
+    rng = np.random.default_rng(11)
+    whole = rng.integers(0, 10_000, (3000, 8))
+    near_half = np.clip((whole + 0.5) / 10_000 + rng.normal(0, 1e-13, whole.shape), 0, 1)
+    exact = np.array([[0.03125, 0.5, 0.0, 1.0, 0.00005, 0.99995, 0.12345, 0.00015]])
+    for probs in (rng.random((3000, 8)), rng.random((3000, 8)) ** 8, near_half, exact):
+        expected = [[round(p, 4) for p in row] for row in probs.tolist()]
+        got = round4(probs)
+        assert [[p.hex() for p in row] for row in got] == [
+            [p.hex() for p in row] for row in expected
+        ]
