@@ -20,6 +20,7 @@ from bot.classifier.language import detect as detect_language
 from bot.classifier.no_go import no_go_topics
 from bot.classifier.praise import GATE_CODES, praise_gate, reads_as_question
 from bot.classifier.signals import MAX_SCAN_CHARS, read_signals
+from bot.frozen import fast_init
 from bot.policies import ALL, Mode, Policy, PolicySet
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ UNFAMILIAR_WHY = (
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
+@fast_init
 @dataclass(frozen=True)
 class TriageResult:
     """The bot's proposal for one ticket and whether it may route it alone."""

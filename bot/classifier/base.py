@@ -8,6 +8,8 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Protocol
 
+from bot.frozen import fast_init
+
 DEFAULT_TAGS: tuple[str, ...] = (
     "account_access",
     "billing",
@@ -33,6 +35,7 @@ class Sentiment(StrEnum):
     POSITIVE = "positive"
 
 
+@fast_init
 @dataclass(frozen=True)
 class Prediction:
     """A classifier's answer for one text, before policies and guardrails are applied."""

@@ -34,6 +34,7 @@ from bot.classifier.sparse import SegmentProduct
 from bot.classifier.termsfile import split_pairs, unpack_terms
 from bot.classifier.textcache import TextCache
 from bot.classifier.translate import ascii_fast
+from bot.frozen import fast_init
 
 FORMAT = 1
 BUNDLED_TONE_MODEL = Path(__file__).resolve().parent / "data" / "tone-model.npz"
@@ -115,6 +116,7 @@ def _dense(pos: float, neg: float) -> np.ndarray:
     return np.array([pos / total, neg / total, net / math.sqrt(net * net + 15.0)])
 
 
+@fast_init
 @dataclass(frozen=True)
 class Tone:
     """The tone heads' answer for one text."""

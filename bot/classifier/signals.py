@@ -25,6 +25,7 @@ import ahocorasick
 from bot.classifier.base import Sentiment
 from bot.classifier.no_go_patterns import NO_GO_PATTERNS
 from bot.classifier.textcache import TextCache, text_cache
+from bot.frozen import fast_init
 
 # Longer than this, even one pass is not done: the ticket goes to a human (`too_long`).
 MAX_SCAN_CHARS = 200_000
@@ -437,6 +438,7 @@ def _outside(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list
     return [s for s in spans if not any(a <= s[0] < b for a, b in holes)]
 
 
+@fast_init
 @dataclass(frozen=True)
 class TextSignals:
     """What the text says beyond its topic: complaints, sarcasm and tone."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.frozen import fast_init
 from bot.progress import row_read
 from bot.tickets import TicketIn, TicketRejected
 
@@ -35,6 +36,7 @@ class RowProblem:
         return f"line {self.line}: {self.message}"
 
 
+@fast_init
 @dataclass(frozen=True)
 class Row:
     line: int
