@@ -116,9 +116,19 @@ class Language:
     garbled: bool = False
 
 
+# A character outside ASCII that is not a letter as `_TOKEN` reads letters (its own classes,
+# so the two agree on every character): found by a quick scan for non-ASCII characters.
+_WIDE_NON_LETTER = re.compile(r"[^\x00-\x7f](?<=[\W\d])")
+
+
 def _words(text: str) -> list[str]:
-    """Letter runs of the text: one translate and one split (in C) for ASCII text."""
-    return _non_letters_to_spaces(text).split() if text.isascii() else _TOKEN.findall(text)
+    """`_TOKEN.findall(text)`, the letter runs of the text: one translate and one split (in C)
+    for ASCII text; other text has its non-ASCII non-letters made spaces first (a few, most
+    often none)."""
+    spaced = _non_letters_to_spaces(text)
+    if not text.isascii() and _WIDE_NON_LETTER.search(spaced):
+        spaced = _WIDE_NON_LETTER.sub(" ", spaced)
+    return spaced.split()
 
 
 _SHORT, _PLAIN, _MASHED = 0, 1, 2  # a word's kind: under four letters, a word, keyboard mash

@@ -361,3 +361,21 @@ def test_batch_rounding_is_pythons_round_to_the_last_bit():
         assert [[p.hex() for p in row] for row in got] == [
             [p.hex() for p in row] for row in expected
         ]
+
+
+def test_words_are_the_letter_pattern_on_any_character():
+    from bot.classifier.language import _TOKEN, _words
+
+    rng = random.Random(13)
+    every = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    for ch in every:
+        text = f"ab{ch}cd {ch} x{ch}"
+        assert _words(text) == _TOKEN.findall(text), repr(ch)
+    plain = "ab Ü1_\u00a0\u2028-'"
+    for _ in range(5000):
+        text = "".join(
+            rng.choice(every) if rng.random() < 0.3 else rng.choice(plain)
+            for _ in range(rng.randint(0, 30))
+        )
+        assert _words(text) == _TOKEN.findall(text), repr(text)
+    assert _words("a\ud800b \udfffc") == _TOKEN.findall("a\ud800b \udfffc")
