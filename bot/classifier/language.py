@@ -73,6 +73,10 @@ _LINK_START = re.compile(r"(?:https?://|www\.)(?=\S)", re.IGNORECASE)  # and one
 _ASCII_SPACES = tuple(
     c for c in map(chr, range(128)) if c.isspace()
 )  # what the pattern's `\s` matches
+# Lower case with every ASCII space made " " (the same length): one find looks for them all.
+_lower_spaced = ascii_fast(
+    {**{c: chr(c).lower() for c in range(128)}, **dict.fromkeys(map(ord, _ASCII_SPACES), " ")}
+)
 
 
 def _address_chunk(chunk: str) -> str:
@@ -89,7 +93,7 @@ def _without_addresses(text: str) -> str:
     "@", "http" and "www." (the pattern alone tries `\\S+@` at every position)."""
     if not text.isascii():
         return _ADDRESS.sub(" ", text)
-    low = text.lower()
+    low = _lower_spaced(text)
     out: list[str] = []
     done = 0
     while True:
@@ -97,9 +101,10 @@ def _without_addresses(text: str) -> str:
         if not hits:
             break
         at = min(hits)
-        start = max(done, max(low.rfind(c, done, at) for c in _ASCII_SPACES) + 1)
-        ends = [e for e in (low.find(c, at) for c in _ASCII_SPACES) if e != -1]
-        end = min(ends) if ends else len(low)
+        start = max(done, low.rfind(" ", done, at) + 1)
+        end = low.find(" ", at)
+        if end == -1:
+            end = len(low)
         out += (text[done:start], _address_chunk(text[start:end]))
         done = end
     if not out:
