@@ -16,7 +16,7 @@ import re
 from functools import cache
 
 from bot.classifier.no_go_patterns import NO_GO_PATTERNS
-from bot.classifier.signals import MAX_SCAN_CHARS, no_go_found
+from bot.classifier.signals import MAX_SCAN_CHARS, no_go_among
 from bot.classifier.textcache import text_cache
 
 __all__ = ["NO_GO_PATTERNS", "no_go_topics"]  # and NO_GO_TOPICS, built on first use
@@ -42,14 +42,16 @@ def __getattr__(name: str) -> dict[str, re.Pattern[str]]:
 
 @text_cache()
 def _found(text: str) -> frozenset[str]:
-    if len(text) > MAX_SCAN_CHARS:  # such a ticket goes to review anyway; still name the topic
-        return frozenset(name for name, rx in _topics().items() if rx.search(text))
-    return no_go_found(text)  # the guardrail signals' one pass over the text finds them too
+    """The topics of a text longer than the scan reads: such a ticket goes to review anyway,
+    but its topics are still named (one search per topic, remembered)."""
+    return frozenset(name for name, rx in _topics().items() if rx.search(text))
 
 
 def no_go_topics(text: str, enabled: list[str]) -> list[str]:
     """The enabled no-go topics the text touches, in the configured order."""
     if not enabled:
         return []
-    found = _found(text)
-    return [name for name in enabled if name in found]
+    if len(text) > MAX_SCAN_CHARS:
+        found = _found(text)
+        return [name for name in enabled if name in found]
+    return no_go_among(text, enabled)  # the guardrail signals' one pass finds them too

@@ -479,6 +479,16 @@ def no_go_found(text: str) -> frozenset[str]:
     return frozenset(map(_NO_GO_GROUPS.__getitem__, _NO_GO_GROUPS.keys() & _hits(text).keys()))
 
 
+_NO_GO_GROUP_OF = {topic: group for group, topic in _NO_GO_GROUPS.items()}
+
+
+def no_go_among(text: str, topics: list[str]) -> list[str]:
+    """The given no-go topics the text touches, in their order: `no_go_found` read from the
+    scan's (cached) matches directly."""
+    found = _hits(text)
+    return [topic for topic in topics if _NO_GO_GROUP_OF.get(topic) in found]
+
+
 # Each complaint signal's name and its group in the scan.
 _COMPLAINT_GROUPS = tuple((name, f"complaint:{name}") for name in COMPLAINT_SIGNALS)
 _COMPLAINT_NAMES = tuple(name for name, _ in _COMPLAINT_GROUPS)
