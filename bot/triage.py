@@ -292,7 +292,7 @@ def decide(
         elif mode is not Mode.AUTO:
             codes.append(f"mode_{mode}")
             reasons.append(f"mode: policy {policy.name} is in {mode} mode")
-    if codes:
+    if codes and prediction.notes:
         # Informational notes (e.g. the LLM budget fallback) are shown to the reviewer too.
         reasons.extend(n for n in prediction.notes if n.startswith(LLM_INFO_NOTES))
     return TriageResult(

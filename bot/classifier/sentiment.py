@@ -300,22 +300,26 @@ _tones: TextCache[Tone] = TextCache(lambda text: tone_model().read(text), TONE_C
 
 def read_tones(texts: Sequence[str]) -> list[Tone]:
     """The tones of many texts with the shipped model, in one batch for those not yet read."""
+    held = _tones.found
     wanted = list(dict.fromkeys(texts))
-    missing = [t for t in wanted if t not in _tones]
+    missing = [t for t in wanted if t not in held]
     if not missing:
-        return [_tones.found[t] for t in texts]
+        return list(map(held.__getitem__, texts))
     if len(wanted) > TONE_CACHE:  # more than the cache holds: answer, remember none
         found = dict(zip(wanted, tone_model().read_many(wanted), strict=True))
-        return [found[t] for t in texts]
-    if len(_tones) + len(missing) > TONE_CACHE:
+        return list(map(found.__getitem__, texts))
+    if len(held) + len(missing) > TONE_CACHE:
         _tones.cache_clear()
         missing = wanted
     found = dict(zip(missing, tone_model().read_many(missing), strict=True))
-    held = _tones.found
-    answers = {t: found[t] if t in found else held[t] for t in wanted}
+    answers = (
+        found  # a batch of new texts: the usual case
+        if len(found) == len(wanted)
+        else {t: found[t] if t in found else held[t] for t in wanted}
+    )
     for text, tone in found.items():
         _tones.remember(text, tone)  # may forget older texts: the answers are already taken
-    return [answers[t] for t in texts]
+    return list(map(answers.__getitem__, texts))
 
 
 def read_tone(text: str) -> Tone:
