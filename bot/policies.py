@@ -213,9 +213,14 @@ def _format_validation(error: ValidationError) -> list[str]:
     return messages
 
 
+# libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents,
+# read about ten times faster than by the pure-Python one (a few ms of every start).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, problems: list[PolicyProblem]) -> dict | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(PolicyProblem(str(path), f"cannot read YAML: {exc}".splitlines()[0]))
         return None
