@@ -867,34 +867,7 @@ def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
         engine.dispose()
 
     separator = "&" if "?" in base else "?"
-    url = f"{base}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
-    return url, drop
-
-
-def pin_database_backends(url: str) -> str | None:
-    """Pin the PostgreSQL backends serving the bot (named by the bench schema, which is
-    their `application_name`) to the server's core, beside the bot, as SQLite's work is
-    in the bot's own process: the system under test has one core, the load generator the
-    other, as for the floor. What stopped it, when it could not be done, else None."""
-    from sqlalchemy import create_engine, text
-
-    if not pinned() or not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no taskset or sched_setaffinity)"
-    name = url.rsplit("application_name=", 1)[-1]
-    engine = create_engine(url.split("?", 1)[0])
-    try:
-        with engine.connect() as connection:
-            pids = connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                {"name": name},
-            ).scalars()
-            for pid in pids:
-                os.sched_setaffinity(pid, {int(CORE)})
-    except Exception as exc:  # another host, or not allowed: measured unpinned
-        return f"not pinned ({type(exc).__name__})"
-    finally:
-        engine.dispose()
-    return None
+    return f"{base}{separator}options=-csearch_path%3D{schema}", drop
 
 
 async def settle(pid: int, idle_cpu: float = 0.05, window: float = 0.5, limit: float = 120) -> None:
@@ -932,9 +905,6 @@ def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
     else:
         report.notes.append("PostgreSQL intake not measured: give --postgres URL.")
 
-    pin_database = os.environ.get("BENCH_PIN_DATABASE", "1") == "1"
-    pin_problems: set[str] = set()
-
     async def turns(url: str) -> tuple[list[float], list[float], list[float]]:
         port = free_port()
         floor = Server(
@@ -957,10 +927,6 @@ def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
             await post_singles(bot.base, WARM_UP_REQUESTS, 16, "IW-")
             await settle(bot.proc.pid, window=quiet_window())
             for turn in range(args.repeat):
-                if pin_database and url.startswith("postgresql"):
-                    problem = await asyncio.to_thread(pin_database_backends, url)
-                    if problem:
-                        pin_problems.add(problem)
                 rate, _ = await post_singles(floor.base, args.requests, 16, f"F{turn}-")
                 floors.append(rate)
                 rate, waits = await post_singles(bot.base, args.requests, 16, f"I{turn}-")
@@ -982,17 +948,6 @@ def intake_rows(report: Report, tmp: Path, args: argparse.Namespace) -> None:
                 drop()
         rate, floor_rate = statistics.median(rates), statistics.median(floors)
         p99 = pct(latencies, 99)
-        if url.startswith("postgresql"):
-            report.notes.append(
-                "PostgreSQL intake: the bot's database backends "
-                + (
-                    "ran unpinned (BENCH_PIN_DATABASE=0)."
-                    if not pin_database
-                    else ", ".join(sorted(pin_problems)) + "."
-                    if pin_problems
-                    else f"were pinned to the bot's core ({CORE}), beside it."
-                )
-            )
         report.add(
             Row(
                 f"intake, 1 ticket/request, 16 clients, {name}",
