@@ -253,7 +253,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # The no-go topics ride along in the same pass (bot.classifier.no_go reads them here).
     **{f"{NO_GO_PREFIX}{name}": patterns for name, patterns in NO_GO_PATTERNS.items()},
 }
-_NO_GO_GROUPS = {f"{NO_GO_PREFIX}{name}": name for name in NO_GO_PATTERNS}  # group -> topic
+_NO_GO_GROUP_OF = {name: f"{NO_GO_PREFIX}{name}" for name in NO_GO_PATTERNS}  # topic -> group
 # Which text a group reads: all of it, without courtesy formulas, or without quotes too.
 _READS = {
     **{f"{NO_GO_PREFIX}{name}": "text" for name in NO_GO_PATTERNS},
@@ -340,12 +340,9 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-def _boundary_first(source: str) -> bool:
-    """Whether every match of the pattern starts at a word boundary (a leading boundary)."""
-    return _boundary_first_parsed(_parsed(source))
-
-
-def _boundary_first_parsed(items: list) -> bool:
+def _boundary_first(items: list) -> bool:
+    """Whether every match of the parsed pattern starts at a word boundary (a leading
+    boundary)."""
     if items and items[0][0] is C.BRANCH:
         return all(_boundary_first_items(list(b)) for b in items[0][1][1])
     return _boundary_first_items(items)
@@ -372,7 +369,7 @@ def build_scanner(
             tree = sre_parse.parse(source, _FLAGS)
             patterns.append(_Pattern(group, order, sre_compile.compile(tree, _FLAGS)))
             items = list(tree)
-            boundary_first.append(_boundary_first_parsed(items))
+            boundary_first.append(_boundary_first(items))
             for anchor in _anchors(source, items):
                 by_anchor.setdefault(anchor, []).append(len(patterns) - 1)
     automaton = ahocorasick.Automaton()
@@ -473,18 +470,10 @@ def _hits(text: str) -> dict[str, list[tuple[int, int]]]:
     return spans
 
 
-def no_go_found(text: str) -> frozenset[str]:
-    """The no-go topics (bot.classifier.no_go) the text touches, from the same one pass
-    (and cache) as the signals; a text longer than MAX_SCAN_CHARS is only partly scanned."""
-    return frozenset(map(_NO_GO_GROUPS.__getitem__, _NO_GO_GROUPS.keys() & _hits(text).keys()))
-
-
-_NO_GO_GROUP_OF = {topic: group for group, topic in _NO_GO_GROUPS.items()}
-
-
 def no_go_among(text: str, topics: list[str]) -> list[str]:
-    """The given no-go topics the text touches, in their order: `no_go_found` read from the
-    scan's (cached) matches directly."""
+    """The given no-go topics (bot.classifier.no_go) the text touches, in their order, from
+    the same one pass (and cache) as the signals; a text longer than MAX_SCAN_CHARS is only
+    partly scanned."""
     found = _hits(text)
     return [topic for topic in topics if _NO_GO_GROUP_OF.get(topic) in found]
 
