@@ -200,6 +200,13 @@ def _mean_of_top(sims: np.ndarray, k: int) -> np.ndarray:
     return mean
 
 
+def _issue_parts(texts: Sequence[str]) -> tuple[list[list[str]], list[str]]:
+    """Each text split into its issues, and the parts of those that raise more than one,
+    in order (the texts to score for `LocalModel._areas`)."""
+    split = [split_issues(t[:MAX_CHARS]) for t in texts]
+    return split, [p for parts in split if len(parts) > 1 for p in parts]
+
+
 class LocalModel:
     """Predict with a trained model; deterministic, CPU only, never raises on text."""
 
@@ -309,8 +316,7 @@ class LocalModel:
         return self._issue_areas_many([text])[0]
 
     def _issue_areas_many(self, texts: Sequence[str]) -> list[list[str]]:
-        split = [split_issues(t[:MAX_CHARS]) for t in texts]
-        flat = [p for parts in split if len(parts) > 1 for p in parts]
+        split, flat = _issue_parts(texts)
         if not flat:
             return [[] for _ in texts]
         return self._areas(split, softmax(self.logits_many(flat) / self.temperature))
@@ -340,8 +346,7 @@ class LocalModel:
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
         # The parts of tickets that raise several issues are scored in the same call as the
         # tickets (a text scores the same alone or in a batch): one pass, not two.
-        split = [split_issues(t[:MAX_CHARS]) for t in texts]
-        parts = [p for each in split if len(each) > 1 for p in each]
+        split, parts = _issue_parts(texts)
         n = len(texts)
         logits, vectors = self._logits_and_vectors(texts + parts)
         probs = softmax(logits / self.temperature)

@@ -38,13 +38,7 @@ class TextCache(Generic[T]):
         if found is not self:
             return found  # type: ignore[return-value]
         value = self.__wrapped__(text)
-        # `remember`, written out: a miss is the common case when each text is read once.
-        size = len(text)
-        if size <= self.max_chars:
-            if len(self.found) >= self.max_entries or self.chars + size > self.max_chars:
-                self.cache_clear()
-            self.found[text] = value
-            self.chars += size
+        self.remember(text, value)
         return value
 
     def remember(self, text: str, value: T) -> None:
