@@ -124,6 +124,10 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after a permanent error; kept for the operator
+    # A chat.update not sent because a newer update of the same message exists: each one
+    # replaces the whole message, so only the newest matters (and an older one sent after
+    # it would bring stale content, such as buttons already used, back).
+    SUPERSEDED = "superseded"
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -17,11 +17,12 @@ when its lease runs out.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,9 @@ HANDED_QUIET_SECONDS = 0.05
 # A handed chat.update is marked sent once updates are quiet (as for posts), or after this long.
 LATE_MARK_SECONDS = 1.0
 LATE_MARK_POLL_SECONDS = 0.05
+# Messages whose newest sent update a process remembers (older updates found later are
+# superseded, not sent); beyond that the store's claim check still holds.
+NEWEST_SENT_MEMORY = 10_000
 # Errors that retrying cannot fix for this call.
 PERMANENT_ERRORS = frozenset(
     {
@@ -155,6 +159,10 @@ class OutboxDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handed: set[asyncio.Task[None]] = set()
         self._message_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Message -> id of the newest update this process sent to it. Both paths send a
+        # message's updates under its lock, and an older one found waiting is superseded,
+        # never sent after a newer one (see Store._drop_superseded for the other processes).
+        self._newest_sent: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._deferred: dict[str, int] = {}
         self._claims = 0
         self.handed_at = float("-inf")  # time.monotonic() of the latest handed row
@@ -273,7 +281,11 @@ class OutboxDispatcher:
         if keep < len(rows):
             await self._release(rows[keep:])
             rows = rows[:keep]
-        async with self._update_limit if channel == UPDATE_BUCKET else self._limit:
+        updates = channel == UPDATE_BUCKET
+        turn = self._message_turn(self._group(rows[0])) if updates and rows else None
+        async with turn or contextlib.nullcontext(), self._update_limit if updates else self._limit:
+            if updates:
+                rows = await self._without_superseded(rows)
             for index, row in enumerate(rows):
                 wait = pacer.wait_for(channel)
                 budget = min(self.lease.total_seconds() / 2, PASS_SECONDS)
@@ -338,12 +350,51 @@ class OutboxDispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._write_late_marks(now=True), timeout=left)
 
-    async def _send_handed(self, row: OutboxMessage, handed_at: float) -> None:
-        key = self._group(row)
+    @contextlib.asynccontextmanager
+    async def _message_turn(self, key: str) -> AsyncIterator[None]:
+        """One message's updates are sent one at a time, handed or from the lane, in the
+        order they asked (asyncio.Lock is first come, first served)."""
         lock, users = self._message_locks.get(key) or (asyncio.Lock(), 0)
         self._message_locks[key] = (lock, users + 1)
         try:
             async with lock:
+                yield
+        finally:
+            lock, users = self._message_locks[key]
+            if users <= 1:
+                del self._message_locks[key]
+            else:
+                self._message_locks[key] = (lock, users - 1)
+
+    async def _without_superseded(self, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        """Drop (and mark superseded) the updates older than one this process already sent
+        to the same message: call with the message's turn held."""
+        keep: list[OutboxMessage] = []
+        dropped: list[int] = []
+        for row in rows:
+            newest = self._newest_sent.get(self._group(row), 0)
+            if row.id is not None and row.id < newest:
+                dropped.append(row.id)
+            else:
+                keep.append(row)
+        if dropped:
+            await asyncio.to_thread(self.store.outbox_superseded, dropped)
+        return keep
+
+    def _note_sent(self, row: OutboxMessage) -> None:
+        """Remember the newest update sent to each recent message (a bounded memory)."""
+        key = self._group(row)
+        self._newest_sent[key] = max(row.id or 0, self._newest_sent.get(key, 0))
+        self._newest_sent.move_to_end(key)
+        while len(self._newest_sent) > NEWEST_SENT_MEMORY:
+            self._newest_sent.popitem(last=False)
+
+    async def _send_handed(self, row: OutboxMessage, handed_at: float) -> None:
+        key = self._group(row)
+        try:
+            async with self._message_turn(key):
+                if not await self._without_superseded([row]):
+                    return
                 if time.monotonic() - handed_at > self._lease_seconds / 2:
                     # Waited so long its lease may be running out: the lane has it then.
                     self._deferred[key] = self._claims
@@ -361,12 +412,6 @@ class OutboxDispatcher:
                     self._deferred[key] = self._claims
         except Exception:  # left leased: the lane sends it when the lease runs out
             log.exception("a handed chat.update failed (outbox id %s)", row.id)
-        finally:
-            lock, users = self._message_locks[key]
-            if users <= 1:
-                del self._message_locks[key]
-            else:
-                self._message_locks[key] = (lock, users - 1)
 
     async def _release(self, rows: Sequence[OutboxMessage]) -> None:
         ids = [row.id for row in rows if row.id is not None]
@@ -386,6 +431,8 @@ class OutboxDispatcher:
         except Exception as exc:  # timeouts, refused connections, garbage answers
             return await self._transient(row, channel, type(exc).__name__)
         data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
+        if row.method in UPDATE_METHODS:
+            self._note_sent(row)
         mark = (row.id, data.get("channel") or _channel(row) or None, data.get("ts"))
         if mark_later:
             self._mark_later(mark)

@@ -824,8 +824,69 @@ class Store:
         )
         with self.session() as session:
             rows = list(session.execute(claim).scalars().all())
+            rows = self._drop_superseded(session, rows)
             session.commit()
         return sorted(rows, key=lambda row: (row.priority, row.id or 0))
+
+    @staticmethod
+    def _drop_superseded(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Claimed chat.update rows for which a newer update of the same message is queued
+        or sent are marked superseded and not returned: the newest replaces the whole
+        message, and an older one sent after it (a retry, a row whose lease ran out, a
+        rebuild queued while a click's update was on its way) would bring stale buttons
+        back. Ids order the updates of one message: each is built after the state it shows
+        was read, and a decision whose update may have read a stale state queues a newer
+        rebuild once it has committed (SurgeChannel.settle)."""
+        updates = [r for r in rows if r.method in HANDED_METHODS and r.payload.get("ts")]
+        if not updates:
+            return rows
+        channel = OutboxMessage.payload["channel"].as_string()  # type: ignore[index]
+        ts = OutboxMessage.payload["ts"].as_string()  # type: ignore[index]
+        newest: dict[tuple[str, str], int] = {}
+        for row_id, row_channel, row_ts in session.execute(
+            select(OutboxMessage.id, channel, ts).where(
+                col(OutboxMessage.id) >= min(r.id or 0 for r in updates),
+                col(OutboxMessage.method).in_(sorted(HANDED_METHODS)),
+                col(OutboxMessage.status).in_(
+                    [OutboxStatus.PENDING.value, OutboxStatus.SENT.value]
+                ),
+                ts.in_(sorted({str(r.payload["ts"]) for r in updates})),
+            )
+        ):
+            key = (str(row_channel or ""), str(row_ts))
+            newest[key] = max(newest.get(key, 0), int(row_id))
+        stale = {
+            r.id
+            for r in updates
+            if newest.get((str(r.payload.get("channel") or ""), str(r.payload["ts"])), 0)
+            > (r.id or 0)
+        }
+        if not stale:
+            return rows
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(sorted(stale)),
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+            )
+            .values(status=OutboxStatus.SUPERSEDED.value)
+            .execution_options(synchronize_session=False)
+        )
+        return [r for r in rows if r.id not in stale]
+
+    def outbox_superseded(self, message_ids: Sequence[int]) -> None:
+        """Updates this process will not send: a newer update of the same message went out."""
+        if not message_ids:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id).in_(list(message_ids)),
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                )
+                .values(status=OutboxStatus.SUPERSEDED.value)
+            )
 
     def outbox_release(self, message_ids: Sequence[int]) -> None:
         """Give back claimed rows that were not tried (pacing): due now, attempt not counted."""

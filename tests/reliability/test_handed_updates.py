@@ -3,8 +3,9 @@
 The row is written leased to this process in the decision's own transaction, so sending it
 needs no claim, no other process takes it, and a process that dies before sending it
 leaves it to the update lane once the lease runs out. One message's updates go out in
-order, even when one of them had to wait in the lane (pacing, Retry-After). Real
-databases and a local Slack Web API server.
+order, even when one of them had to wait in the lane (pacing, Retry-After), and an older
+update is never sent after a newer one of the same message (each replaces the whole
+message, so the older one is superseded). Real databases and a local Slack Web API server.
 """
 
 from __future__ import annotations
@@ -115,10 +116,15 @@ async def test_updates_of_one_message_keep_their_order_when_one_waited_in_the_la
         await dispatcher.finish_handed(10)
         assert fake_slack.of("chat.update") == []
 
-        assert await dispatcher.drain(UPDATES) == 3
+        # Each update replaces the whole message: the first, older, is superseded by the
+        # second and never sent after it (or at all).
+        assert await dispatcher.drain(UPDATES) == 2
         sent = [(c.params["ts"], c.params["text"]) for c in fake_slack.of("chat.update")]
-        assert [text for ts, text in sent if ts == "1.1"] == ["first", "second"]
+        assert [text for ts, text in sent if ts == "1.1"] == ["second"]
         assert [text for ts, text in sent if ts == "2.2"] == ["other message"]
+        statuses = {m.dedupe_key: m.status for m in store.outbox_messages()}
+        assert statuses["update:A"] == OutboxStatus.SUPERSEDED.value
+        assert statuses["update:B"] == OutboxStatus.SENT.value
         # Once the lane is empty, the message's updates are handed straight over again.
         _ticket(store, "C")
         assert _decide(store, "C", text="third").applied
