@@ -348,7 +348,15 @@ class OutboxDispatcher:
             await asyncio.wait(set(self._handed), timeout=timeout)
         left = max(0.0, timeout - (time.monotonic() - started))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._write_late_marks(now=True), timeout=left)
+            await asyncio.wait_for(self._late_marks_written(), timeout=left)
+
+    async def _late_marks_written(self) -> None:
+        """Write the marks still waiting, and wait for a write already under way: the
+        late-mark task may have taken the marks a moment ago and be writing them now."""
+        await self._write_late_marks(now=True)
+        task = self._late_task
+        if task is not None and task is not asyncio.current_task():
+            await asyncio.shield(task)
 
     @contextlib.asynccontextmanager
     async def _message_turn(self, key: str) -> AsyncIterator[None]:

@@ -71,6 +71,18 @@ UPDATE_PRIORITY = 5  # outbox priority of chat.update: before every new post
 HANDED_METHODS = frozenset({"chat.update"})
 
 
+def _superseding(message_ids: Iterable[int]) -> Any:
+    """The UPDATE marking these still-pending outbox rows superseded."""
+    return (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(sorted(set(message_ids))),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.SUPERSEDED.value)
+    )
+
+
 @dataclass
 class _Batch:
     """Transitions sharing one transaction (Store.batched): its connection, and what to do
@@ -863,15 +875,7 @@ class Store:
         }
         if not stale:
             return rows
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id).in_(sorted(stale)),
-                OutboxMessage.status == OutboxStatus.PENDING.value,
-            )
-            .values(status=OutboxStatus.SUPERSEDED.value)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_superseding(stale).execution_options(synchronize_session=False))
         return [r for r in rows if r.id not in stale]
 
     def outbox_superseded(self, message_ids: Sequence[int]) -> None:
@@ -879,14 +883,7 @@ class Store:
         if not message_ids:
             return
         with self.engine.begin() as connection:
-            connection.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id).in_(list(message_ids)),
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                )
-                .values(status=OutboxStatus.SUPERSEDED.value)
-            )
+            connection.execute(_superseding(message_ids))
 
     def outbox_release(self, message_ids: Sequence[int]) -> None:
         """Give back claimed rows that were not tried (pacing): due now, attempt not counted."""

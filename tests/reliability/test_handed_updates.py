@@ -11,11 +11,13 @@ message, so the older one is superseded). Real databases and a local Slack Web A
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.db import make_engine
 from bot.group_commit import SerialLane
 from bot.models import AuditEvent, OutboxStatus, TicketStatus
 from bot.outbox import UPDATE_BUCKET, UPDATES, OutboxDispatcher
@@ -175,3 +177,43 @@ async def test_the_click_lane_has_room_again_once_its_calls_are_decided():
     assert await waiting is True
     assert await asyncio.gather(*calls) == [1, 1, 1]
     assert lane.depth == 0
+
+
+async def test_finishing_waits_for_the_marks_a_late_write_is_writing(
+    database_url: str, fake_slack: FakeSlack
+):
+    # Shutting down: the late-mark task has taken the marks and is writing them when the
+    # process finishes its handed updates. Finishing waits for that write, so the update
+    # is marked sent before the store closes (not sent again after a restart).
+    class SlowMarks(Store):
+        """A real store whose mark write waits at a gate (a slow commit)."""
+
+        entered = threading.Event()
+        gate = threading.Event()
+
+        def outbox_sent_many(self, marks):
+            self.entered.set()
+            self.gate.wait(10)
+            return super().outbox_sent_many(marks)
+
+    engine = make_engine(database_url)
+    store = SlowMarks(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    dispatcher = OutboxDispatcher(store, client, lease=LEASE)
+    dispatcher.hand_updates()
+    try:
+        _ticket(store, "L1")
+        assert _decide(store, "L1").applied
+        await fake_slack.wait_for(lambda s: len(s.of("chat.update")) == 1)
+        assert await asyncio.to_thread(store.entered.wait, 10)  # the late write is under way
+        finishing = asyncio.ensure_future(dispatcher.finish_handed(10))
+        await asyncio.sleep(0.2)
+        assert not finishing.done()
+        store.gate.set()
+        await finishing
+        statuses = {m.dedupe_key: m.status for m in store.outbox_messages("L1")}
+        assert statuses["update:L1"] == OutboxStatus.SENT.value
+    finally:
+        store.gate.set()
+        dispatcher.stop_handing()
+        engine.dispose()
