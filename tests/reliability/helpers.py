@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +297,37 @@ def review_ticket(store: Any, ticket_id: str) -> None:
             )
         )
         session.commit()
+
+
+def sender(store: Any, api_url: str) -> Any:
+    """An outbox dispatcher of `store` (a `bot.store.Store`) talking to a local Slack API."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.outbox import OutboxDispatcher
+
+    client = AsyncWebClient(token="xoxb-test", base_url=api_url)
+    return OutboxDispatcher(store, client, lease=timedelta(seconds=60))
+
+
+@contextlib.asynccontextmanager
+async def handing(store: Any, api_url: str) -> AsyncIterator[Any]:
+    """A `sender` that takes the store's chat.update rows straight from their transitions,
+    as `serve` does; stops taking them on exit."""
+    dispatcher = sender(store, api_url)
+    dispatcher.hand_updates()
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop_handing()
+
+
+@contextlib.contextmanager
+def store_of(kind: type, database_url: str) -> Iterator[Any]:
+    """A store of class `kind` (a `bot.store.Store` staging a race) on its own engine."""
+    from bot.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        yield kind(engine)
+    finally:
+        engine.dispose()

@@ -15,17 +15,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db import make_engine
 from bot.group_commit import SerialLane
 from bot.models import AuditEvent, OutboxStatus, TicketStatus
-from bot.outbox import UPDATE_BUCKET, UPDATES, OutboxDispatcher
+from bot.outbox import UPDATE_BUCKET, UPDATES
 from bot.pacing import ChannelPacer
 from bot.store import OutboxItem, Store
 from tests.conftest import TRIAGE_CHANNEL, BotUnderTest
 from tests.fakes.slack_api import FakeSlack
-from tests.reliability.helpers import eventually
+from tests.reliability.helpers import eventually, handing, store_of
 from tests.reliability.helpers import review_ticket as _ticket
 
 LEASE = timedelta(seconds=60)
@@ -98,10 +96,7 @@ def test_a_refused_decision_hands_nothing_and_without_a_sender_the_lane_claims(s
 async def test_updates_of_one_message_keep_their_order_when_one_waited_in_the_lane(
     store: Store, fake_slack: FakeSlack
 ):
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    dispatcher = OutboxDispatcher(store, client, lease=LEASE)
-    dispatcher.hand_updates()
-    try:
+    async with handing(store, fake_slack.api_url) as dispatcher:
         # chat.update is held (as a Retry-After would hold it): the first update is given
         # back to the lane, not sent.
         dispatcher.update_pacer.hold(UPDATE_BUCKET, 3600)
@@ -134,8 +129,6 @@ async def test_updates_of_one_message_keep_their_order_when_one_waited_in_the_la
         assert [c.params["text"] for c in fake_slack.of("chat.update")][-1] == "third"
         statuses = {m.dedupe_key: m.status for m in store.outbox_messages()}
         assert statuses["update:C"] == OutboxStatus.SENT.value  # marked once quiet
-    finally:
-        dispatcher.stop_handing()
 
 
 @pytest.mark.policies(mode="suggest")
@@ -196,24 +189,20 @@ async def test_finishing_waits_for_the_marks_a_late_write_is_writing(
             self.gate.wait(10)
             return super().outbox_sent_many(marks)
 
-    engine = make_engine(database_url)
-    store = SlowMarks(engine)
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    dispatcher = OutboxDispatcher(store, client, lease=LEASE)
-    dispatcher.hand_updates()
-    try:
-        _ticket(store, "L1")
-        assert _decide(store, "L1").applied
-        await fake_slack.wait_for(lambda s: len(s.of("chat.update")) == 1)
-        assert await asyncio.to_thread(store.entered.wait, 10)  # the late write is under way
-        finishing = asyncio.ensure_future(dispatcher.finish_handed(10))
-        await asyncio.sleep(0.2)
-        assert not finishing.done()
-        store.gate.set()
-        await finishing
+    with store_of(SlowMarks, database_url) as store:
+        try:
+            async with handing(store, fake_slack.api_url) as dispatcher:
+                _ticket(store, "L1")
+                assert _decide(store, "L1").applied
+                await fake_slack.wait_for(lambda s: len(s.of("chat.update")) == 1)
+                # The late write is under way.
+                assert await asyncio.to_thread(store.entered.wait, 10)
+                finishing = asyncio.ensure_future(dispatcher.finish_handed(10))
+                await asyncio.sleep(0.2)
+                assert not finishing.done()
+                store.gate.set()
+                await finishing
+        finally:
+            store.gate.set()
         statuses = {m.dedupe_key: m.status for m in store.outbox_messages("L1")}
         assert statuses["update:L1"] == OutboxStatus.SENT.value
-    finally:
-        store.gate.set()
-        dispatcher.stop_handing()
-        engine.dispose()

@@ -9,22 +9,15 @@ databases (SQLite file, PostgreSQL when its URL is set) and a local Slack Web AP
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from collections.abc import Callable
 
-import pytest
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.db import make_engine
 from bot.models import OutboxStatus
-from bot.outbox import UPDATES, OutboxDispatcher
+from bot.outbox import UPDATES
 from bot.pacing import ChannelPacer
 from bot.store import OutboxItem, Store
 from tests.fakes.slack_api import FakeSlack
-from tests.reliability.helpers import review_ticket
+from tests.reliability.helpers import handing, review_ticket, sender, store_of
 from tests.reliability.test_handed_updates import _decide
-
-LEASE = timedelta(seconds=60)
 
 
 def _rebuild(store: Store, key: str, text: str, ts: str = "1.1") -> None:
@@ -50,28 +43,19 @@ def _id(store: Store, key: str) -> int:
     return row_id
 
 
-@pytest.fixture
-async def dispatcher(store: Store, fake_slack: FakeSlack) -> AsyncIterator[OutboxDispatcher]:
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    sender = OutboxDispatcher(store, client, lease=LEASE)
-    sender.hand_updates()
-    yield sender
-    sender.stop_handing()
-
-
 async def test_a_rebuild_left_in_the_lane_is_superseded_by_a_newer_handed_update(
-    store: Store, fake_slack: FakeSlack, dispatcher: OutboxDispatcher
+    store: Store, fake_slack: FakeSlack
 ):
     review_ticket(store, "T1")
     _rebuild(store, "rebuild-1", "stale: T1 still has buttons")
-    assert _decide(store, "T1", text="T1 approved").applied  # handed, sent at once
-    await dispatcher.finish_handed(10)
+    async with handing(store, fake_slack.api_url) as dispatcher:
+        assert _decide(store, "T1", text="T1 approved").applied  # handed, sent at once
+        await dispatcher.finish_handed(10)
     assert _shown(fake_slack) == ["T1 approved"]
 
     # Another process's lane (no memory of what this one sent) claims the older rebuild:
     # the store answers that a newer update of the message exists, so it is not sent.
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    assert await OutboxDispatcher(store, client, lease=LEASE).drain(UPDATES) == 0
+    assert await sender(store, fake_slack.api_url).drain(UPDATES) == 0
     assert _shown(fake_slack) == ["T1 approved"]
     assert _status(store, "rebuild-1") == OutboxStatus.SUPERSEDED.value
     assert _status(store, "update:T1") == OutboxStatus.SENT.value
@@ -95,30 +79,22 @@ async def test_an_update_claimed_just_before_a_newer_one_was_handed_is_not_sent_
                 click()
             return rows
 
-    engine = make_engine(database_url)
-    store = ClickDuringClaim(engine)
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    dispatcher = OutboxDispatcher(store, client, lease=LEASE)
-    dispatcher.hand_updates()
-    try:
-        review_ticket(store, "T2")
-        _rebuild(store, "rebuild-2", "stale: T2 still has buttons")
-        store.during_claim = lambda: _decide(store, "T2", text="T2 approved")
-        assert await dispatcher.drain(UPDATES) == 0  # the claimed rebuild was superseded
-        await dispatcher.finish_handed(10)
+    with store_of(ClickDuringClaim, database_url) as store:
+        async with handing(store, fake_slack.api_url) as dispatcher:
+            review_ticket(store, "T2")
+            _rebuild(store, "rebuild-2", "stale: T2 still has buttons")
+            store.during_claim = lambda: _decide(store, "T2", text="T2 approved")
+            assert await dispatcher.drain(UPDATES) == 0  # the claimed rebuild was superseded
+            await dispatcher.finish_handed(10)
         assert _shown(fake_slack) == ["T2 approved"]
         assert _status(store, "rebuild-2") == OutboxStatus.SUPERSEDED.value
         assert _status(store, "update:T2") == OutboxStatus.SENT.value
-    finally:
-        dispatcher.stop_handing()
-        engine.dispose()
 
 
 async def test_a_failed_update_retried_after_a_newer_one_went_out_is_superseded(
     store: Store, fake_slack: FakeSlack
 ):
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
-    dispatcher = OutboxDispatcher(store, client, lease=LEASE)
+    dispatcher = sender(store, fake_slack.api_url)
     _rebuild(store, "rebuild-3", "first")
     fake_slack.fail_next("chat.update", status=500, body={"ok": False, "error": "internal"})
     assert await dispatcher.drain(UPDATES) == 0  # failed: queued again for a retry
@@ -136,11 +112,10 @@ async def test_a_failed_update_retried_after_a_newer_one_went_out_is_superseded(
 async def test_updates_of_different_messages_do_not_supersede_each_other(
     store: Store, fake_slack: FakeSlack
 ):
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
     _rebuild(store, "one", "message one", ts="1.1")
     _rebuild(store, "two", "message two", ts="2.2")
     _rebuild(store, "three", "message one again", ts="1.1")
-    assert await OutboxDispatcher(store, client, lease=LEASE).drain(UPDATES) == 2
+    assert await sender(store, fake_slack.api_url).drain(UPDATES) == 2
     assert _shown(fake_slack, "1.1") == ["message one again"]
     assert _shown(fake_slack, "2.2") == ["message two"]
     assert _status(store, "one") == OutboxStatus.SUPERSEDED.value
