@@ -5,7 +5,10 @@
 - APScheduler says "Running job …" and "executed successfully" at INFO on every tick;
   that chatter is shown only at LOG_LEVEL=DEBUG.
 - The Slack SDK and Bolt log whole request bodies at DEBUG (ticket text, in Slack
-  messages): they stay at INFO even with LOG_LEVEL=DEBUG.
+  messages): they stay at INFO even with LOG_LEVEL=DEBUG. The SDK's web client decides
+  whether to format those lines from its own logger's level, not the level it inherits:
+  its loggers get INFO set on themselves too, or every call would render its whole
+  request and answer to a string for nothing (a large part of a chat.update's cost).
 - Bolt warns on every start that the token "will be unused" because the bot hands it a
   ready client (which carries that same token); that one line is dropped.
 """
@@ -20,6 +23,13 @@ from pythonjsonlogger.json import JsonFormatter
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CHATTY_LOGGERS = ("apscheduler",)
 BODY_LOGGERS = ("slack_sdk", "slack_bolt")
+# The SDK clients' own loggers (their module names), whose level the SDK reads directly.
+SDK_CLIENT_LOGGERS = (
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.web.base_client",
+    "slack_sdk.webhook.async_client",
+    "slack_sdk.webhook.client",
+)
 BOLT_APP_LOGGERS = ("slack_bolt.AsyncApp", "slack_bolt.App")
 _UNUSED_TOKEN = "`token` will be unused"
 
@@ -60,7 +70,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream=None) -> loggin
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(quiet)
-    for name in BODY_LOGGERS:  # their DEBUG lines carry request bodies, i.e. ticket text
+    for name in BODY_LOGGERS + SDK_CLIENT_LOGGERS:  # DEBUG lines carry bodies: ticket text
         logging.getLogger(name).setLevel(logging.INFO)
     quiet_bolt_token_warning()
     return handler

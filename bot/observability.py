@@ -129,8 +129,7 @@ def _fields(audit: AuditEvent) -> dict[str, Any]:
 
 
 def emit(audit: AuditEvent) -> None:
-    """Count and log one committed audit event."""
-    fields = _fields(audit)
+    """Count and log one committed audit event (the line is built only when it is logged)."""
     EVENTS.labels(action=audit.action).inc()
     if audit.action == "proposed":
         detail = audit.detail if isinstance(audit.detail, dict) else {}
@@ -138,6 +137,9 @@ def emit(audit: AuditEvent) -> None:
         PROPOSALS.labels(decision=decision, policy=audit.policy or "none").inc()
         for reason in detail.get("reasons") or []:
             REVIEW_REASONS.labels(decision=decision, reason=reason_code(str(reason))).inc()
+    if not log.isEnabledFor(logging.INFO):
+        return
+    fields = _fields(audit)
     text = " ".join(f"{k}={v}" for k, v in fields.items() if k != "action")
     log.info("%s %s", audit.action, text, extra={"event": fields})
 

@@ -244,28 +244,90 @@ _RULES: list[tuple[re.Pattern[str], Replacement]] = [
 
 
 _SECRET_HINT = re.compile(r"(?i)pass|pwd|pin|key|secret|token|contraseña|senha")
-# A rule runs only when its cheap hint is in the text: most tickets have no secrets.
+_DIGIT = re.compile(r"\d")
+_NO_ASCII_DIGITS = str.maketrans("", "", "0123456789")
+# Substrings every known token contains: its prefix, or the "_" of the others.
+_TOKEN_MARKS = ("_", "sk-", "xox", "xapp-", "glpat-", "AKIA", "ASIA", "AIza", "eyJ")
+_HIGH_ENTROPY_MIN = 32  # characters in a run that `_HIGH_ENTROPY` masks
+
+
+def _digits(text: str) -> int:
+    """How many characters of the text `\\d` matches (by translate in C for ASCII text)."""
+    if text.isascii():
+        return len(text) - len(text.translate(_NO_ASCII_DIGITS))
+    return len(_DIGIT.findall(text))
+
+
+_SECRET_WORD_STARTS = ("pass", "pwd", "pin", "key", "secret", "token", "senha")
+
+
+def _may_name_secret(text: str) -> bool:
+    """`_SECRET_HINT.search`, by substring tests on the lower-case form of ASCII text
+    (where case-insensitive matching is plain lower-casing, and "contraseña" cannot be);
+    a case-insensitive alternation tries every position of the text."""
+    if not text.isascii():
+        return _SECRET_HINT.search(text) is not None
+    low = text.lower()
+    return any(word in low for word in _SECRET_WORD_STARTS)
+
+
+def _may_hold_token(text: str) -> bool:
+    return any(mark in text for mark in _TOKEN_MARKS)
+
+
+def _may_name_bearer(text: str) -> bool:
+    """Whether "bearer" or "basic" may be in the text in any case. Case-insensitive
+    matching also maps a few non-ASCII letters to ASCII ones (the long s to s), so only
+    ASCII text is ruled out by its lower-case form."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return "bearer" in low or "basic" in low
+
+
+def _has_long_run(text: str) -> bool:
+    """Whether some whitespace-free run is long enough for `_HIGH_ENTROPY` (its matches
+    hold no whitespace, so each lies inside one such run)."""
+    return len(text) >= _HIGH_ENTROPY_MIN and max(map(len, text.split()), default=0) >= (
+        _HIGH_ENTROPY_MIN
+    )
+
+
+# A rule runs only when the text could hold something it would change: most tickets have
+# no secrets, and most subjects and names no digits. Each hint is true whenever the rule
+# would change the text (the card and phone rules mask only runs of 13 and 8 digits or
+# more), so skipping a rule never changes the result.
 _HINTS: dict[int, Callable[[str], bool]] = {
     id(_PRIVATE_KEY): lambda t: "PRIVATE KEY" in t,
     id(_SLACK_WEBHOOK): lambda t: "hooks.slack.com" in t,
     id(_URL_CREDENTIALS): lambda t: "://" in t and "@" in t,
-    id(_SECRET_VALUE): lambda t: _SECRET_HINT.search(t) is not None,
+    id(_KNOWN_TOKENS): _may_hold_token,
+    id(_BEARER): _may_name_bearer,
+    id(_SECRET_VALUE): _may_name_secret,
     id(_EMAIL): lambda t: "@" in t,
-    # IBANs, cards and phones all contain digits: most subjects and names have none.
-    id(_IBAN): lambda t: _DIGIT.search(t) is not None,
-    id(_CARD): lambda t: _DIGIT.search(t) is not None,
-    id(_PHONE): lambda t: _DIGIT.search(t) is not None,
+    id(_HIGH_ENTROPY): _has_long_run,
 }
-_DIGIT = re.compile(r"\d")
+# The rules that need digits, and how many the text must hold for each to change it.
+# Counted once per text: no replacement adds a digit, so the count only falls as rules
+# apply, and a count taken earlier never skips a rule that would change the text.
+_DIGITS_NEEDED: dict[int, int] = {id(_IBAN): 2, id(_CARD): 13, id(_PHONE): 8}
 
 
 def redact(text: str) -> str:
     """Text with emails, phones, cards (Luhn), IBANs, keys, tokens and passwords masked."""
     if not text:
         return text
+    digits = -1
     for pattern, replacement in _RULES:
-        hint = _HINTS.get(id(pattern))
-        if hint is not None and not hint(text):
-            continue
+        needed = _DIGITS_NEEDED.get(id(pattern))
+        if needed is not None:
+            if digits < 0:
+                digits = _digits(text)
+            if digits < needed:
+                continue
+        else:
+            hint = _HINTS.get(id(pattern))
+            if hint is not None and not hint(text):
+                continue
         text = pattern.sub(replacement, text)
     return text

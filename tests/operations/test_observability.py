@@ -201,6 +201,49 @@ def test_scheduler_chatter_is_debug_only_and_slack_bodies_never_logged():
         assert result.stdout.strip() == shown, (level, result.stderr)
 
 
+class _Rendered(str):
+    """A payload value that records being turned into a log string (repr)."""
+
+    renders = 0
+
+    def __repr__(self) -> str:
+        type(self).renders += 1
+        return super().__repr__()
+
+
+async def test_slack_client_calls_never_render_their_bodies_for_the_log():
+    """The SDK formats a call's whole request and answer whenever its client logger's
+    own level admits DEBUG (it ignores the inherited one): with the bot's logging set up,
+    a call sends the body as JSON and never renders it to a string."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.logs import SDK_CLIENT_LOGGERS, setup_logging
+    from tests.fakes.slack_api import FakeSlack
+
+    saved = {name: logging.getLogger(name).level for name in SDK_CLIENT_LOGGERS}
+    slack = await FakeSlack().start()
+    try:
+        setup_logging("INFO")
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+        _Rendered.renders = 0
+        answer = await client.api_call(
+            "chat.postMessage", json={"channel": "C1", "text": _Rendered("ticket text")}
+        )
+        assert answer["ok"] is True
+        assert slack.of("chat.postMessage")[-1].params["text"] == "ticket text"
+        assert _Rendered.renders == 0
+        # Without its own level the same call renders the body (what this guards against).
+        logging.getLogger(SDK_CLIENT_LOGGERS[0]).setLevel(logging.NOTSET)
+        await client.api_call(
+            "chat.postMessage", json={"channel": "C1", "text": _Rendered("ticket text")}
+        )
+        assert _Rendered.renders > 0
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+        await slack.stop()
+
+
 async def test_serve_on_port_0_logs_json_and_the_port_it_bound(tmp_path: Path):
     policies = copy_policies(tmp_path / "policies")
     env = clean_env(
