@@ -177,6 +177,29 @@ def off_the_server_core() -> Iterator[None]:
         os.sched_setaffinity(0, every)
 
 
+# A fixed pure-Python workload, timed in a child on the pinned core: how fast this machine
+# runs Python at the moment. Machines of one kind differ, and one machine differs from
+# hour to hour (a neighbour on the host); the absolute goals move with it, the ratios less.
+REFERENCE_LOOP = (
+    "import time\nstarted = time.perf_counter()\ntotal = 0\n"
+    "for i in range(5_000_000):\n    total += i\nprint(time.perf_counter() - started)"
+)
+
+
+def reference_seconds(runs: int = 3) -> float:
+    """Median seconds of REFERENCE_LOOP on the pinned core (lower is a faster machine)."""
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [*pinned(), sys.executable, "-c", REFERENCE_LOOP],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        times.append(float(out.stdout))
+    return statistics.median(times)
+
+
 def load_average() -> str:
     with contextlib.suppress(OSError):
         return " / ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -1159,8 +1182,12 @@ def main() -> None:
         )
         args.backlog, args.commits, args.requests, args.clicks = 2_000, 500, 1_000, 100
     where = machine()
-    print(f"machine: {where}; load average {load_average()}", flush=True)
     started_load = load_average()
+    started_speed = reference_seconds()
+    print(
+        f"machine: {where}; load average {started_load}; reference loop {started_speed:.2f} s",
+        flush=True,
+    )
     report = Report()
     sections: dict[str, Callable[[], None]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="triage-bench-"))
@@ -1183,7 +1210,11 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     command = "python bench/run.py " + " ".join(sys.argv[1:])
-    where = f"{where}; load average (1/5/15 min) {started_load} at the start, {load_average()} at the end"
+    where = (
+        f"{where}; load average (1/5/15 min) {started_load} at the start, {load_average()} "
+        f"at the end; a fixed pure-Python loop (5,000,000 additions, pinned core) took "
+        f"{started_speed:.2f} s at the start and {reference_seconds():.2f} s at the end"
+    )
     table = markdown(report, where, command.strip())
     print("\n" + table)
     if args.markdown:
