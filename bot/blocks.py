@@ -87,8 +87,18 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>"
 
 
+# A message shows a ticket's subject, requester and excerpt several times over (header,
+# fallback text, the decided message and its route post): each is redacted once. Only
+# texts of message size are remembered (an excerpt is at most 2,800 characters).
+SHOWN_TEXTS_REMEMBERED = 1024
+SHOWN_TEXT_MAX_CHARS = 4096
+_redacted = functools.lru_cache(maxsize=SHOWN_TEXTS_REMEMBERED)(redact)
+
+
 def _user_text(ticket: TicketView, text: str) -> str:
-    return redact(text) if ticket.redact_pii else text
+    if not ticket.redact_pii:
+        return text
+    return _redacted(text) if len(text) <= SHOWN_TEXT_MAX_CHARS else redact(text)
 
 
 def _excerpt(ticket: TicketView, limit: int) -> str:
