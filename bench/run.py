@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchkit import machine, pct
 
@@ -195,27 +196,30 @@ def compile_sources() -> str:
 
     for package in ("bot", "handlers"):
         compileall.compile_dir(str(ROOT / package), quiet=1)
+    note = "The project's modules were compiled to bytecode before the run, as `pip install` does"
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        return (
-            "The project's modules were compiled to bytecode before the run, as `pip install` "
-            "does; PYTHONDONTWRITEBYTECODE is set here, and without that step an editable "
-            "install would compile them again at every start."
+        note += (
+            "; PYTHONDONTWRITEBYTECODE is set here, and without that step an editable install "
+            "would compile them again at every start"
         )
-    return "The project's modules were compiled to bytecode before the run, as `pip install` does."
+    return note + "."
+
+
+def pinned_probe(code: str, **kwargs: Any) -> list[str]:
+    """Run `python -c code` on the pinned core; the words of its last line of output."""
+    out = subprocess.run(
+        [*pinned(), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        **kwargs,
+    )
+    return out.stdout.strip().splitlines()[-1].split()
 
 
 def reference_seconds(runs: int = 3) -> float:
     """Median seconds of REFERENCE_LOOP on the pinned core (lower is a faster machine)."""
-    times = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [*pinned(), sys.executable, "-c", REFERENCE_LOOP],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        times.append(float(out.stdout))
-    return statistics.median(times)
+    return statistics.median(float(pinned_probe(REFERENCE_LOOP)[0]) for _ in range(runs))
 
 
 def load_average() -> str:
@@ -522,15 +526,7 @@ def load_row(report: Report) -> None:
     )
     times, cpu = [], []
     for _ in range(3):
-        out = subprocess.run(
-            [*pinned(), sys.executable, "-c", probe],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            cwd=ROOT,
-            check=True,
-        )
-        wall, used = out.stdout.strip().splitlines()[-1].split()
+        wall, used = pinned_probe(probe, env=child_env(), cwd=ROOT)
         times.append(float(wall))
         cpu.append(float(used))
     value = statistics.median(times)

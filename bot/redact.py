@@ -38,7 +38,10 @@ _SLACK_WEBHOOK = re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/-]{12,}=*")
 # Long random-looking strings: mixed case and digits, 32+ characters (not hex hashes).
-_HIGH_ENTROPY = re.compile(r"(?<![\w/.-])[A-Za-z0-9_+/-]{32,}={0,2}(?![\w/.-])")
+_HIGH_ENTROPY_MIN = 32
+_HIGH_ENTROPY = re.compile(
+    rf"(?<![\w/.-])[A-Za-z0-9_+/-]{{{_HIGH_ENTROPY_MIN},}}={{0,2}}(?![\w/.-])"
+)
 
 _SECRET_WORDS = (
     r"password|passwort|passwd|pwd|passcode|pass ?phrase|mot de passe|contraseña|senha"
@@ -150,9 +153,12 @@ _REFERENCE_WORDS = re.compile(
 )
 
 
+_CARD_MIN_DIGITS = 13  # the fewest digits of a card number masked
+
+
 def _card(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
-    if not (13 <= len(digits) <= 19 and digits[0] in "23456" and _luhn_ok(digits)):
+    if not (_CARD_MIN_DIGITS <= len(digits) <= 19 and digits[0] in "23456" and _luhn_ok(digits)):
         return match.group(0)
     context = _before(match)
     if _REFERENCE_WORDS.search(context) and not _CARD_WORDS.search(context):
@@ -188,10 +194,17 @@ _PHONE_WORDS = re.compile(
 _MONEY_BEFORE = re.compile(r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|inr|aud|cad))\s*$")
 
 
+_PHONE_MIN_DIGITS = 8  # the fewest digits of a phone number masked
+
+
 def _phone(match: re.Match[str]) -> str:
     candidate = match.group(0).strip()
     digits = re.sub(r"\D", "", candidate)
-    if not 8 <= len(digits) <= 15 or _DATE_START.match(candidate) or _IP.match(candidate):
+    if (
+        not _PHONE_MIN_DIGITS <= len(digits) <= 15
+        or _DATE_START.match(candidate)
+        or _IP.match(candidate)
+    ):
         return match.group(0)
     context = _before(match)
     if _MONEY_BEFORE.search(context) or re.search(r"#\s*$", context):
@@ -248,7 +261,6 @@ _DIGIT = re.compile(r"\d")
 _NO_ASCII_DIGITS = str.maketrans("", "", "0123456789")
 # Substrings every known token contains: its prefix, or the "_" of the others.
 _TOKEN_MARKS = ("_", "sk-", "xox", "xapp-", "glpat-", "AKIA", "ASIA", "AIza", "eyJ")
-_HIGH_ENTROPY_MIN = 32  # characters in a run that `_HIGH_ENTROPY` masks
 
 
 def _digits(text: str) -> int:
@@ -310,7 +322,11 @@ _HINTS: dict[int, Callable[[str], bool]] = {
 # The rules that need digits, and how many the text must hold for each to change it.
 # Counted once per text: no replacement adds a digit, so the count only falls as rules
 # apply, and a count taken earlier never skips a rule that would change the text.
-_DIGITS_NEEDED: dict[int, int] = {id(_IBAN): 2, id(_CARD): 13, id(_PHONE): 8}
+_DIGITS_NEEDED: dict[int, int] = {
+    id(_IBAN): 2,  # its check digits
+    id(_CARD): _CARD_MIN_DIGITS,
+    id(_PHONE): _PHONE_MIN_DIGITS,
+}
 
 
 def redact(text: str) -> str:
