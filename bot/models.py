@@ -29,7 +29,12 @@ class TicketStatus(StrEnum):
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("id_key", name="uq_tickets_id_key"),)
+    __table_args__ = (
+        UniqueConstraint("id_key", name="uq_tickets_id_key"),
+        # The worker's claim (oldest `new` first) reads only the rows it takes; lookups by
+        # status alone use its first column.
+        Index("ix_tickets_claim", "status", "received_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=255)
     # bot.tickets.id_key(id): refuses a second ticket whose id only looks the same.
@@ -43,7 +48,7 @@ class Ticket(SQLModel, table=True):
     created_at: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow, index=True)
     source: str = Field(default="webhook", max_length=64)
-    status: str = Field(default=TicketStatus.NEW, max_length=32, index=True)
+    status: str = Field(default=TicketStatus.NEW, max_length=32)
     proposed_tag: str | None = Field(default=None, max_length=64)
     final_tag: str | None = Field(default=None, max_length=64)
     policy: str | None = Field(default=None, max_length=64, index=True)
