@@ -71,13 +71,22 @@ UPDATE_PRIORITY = 5  # outbox priority of chat.update: before every new post
 HANDED_METHODS = frozenset({"chat.update"})
 
 
+def unindexed(column: Any) -> Any:
+    """`column` as an expression no index serves (it is NOT NULL, so the value is the same).
+
+    For a filter by key plus a condition on an indexed status: SQLite without statistics
+    plans `id IN (…) AND status = 'new'` by the status index, reading every ticket of the
+    backlog (or every sent outbox row) per statement, where the key reads a handful."""
+    return func.coalesce(column, "")
+
+
 def _superseding(message_ids: Iterable[int]) -> Any:
     """The UPDATE marking these still-pending outbox rows superseded."""
     return (
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id).in_(sorted(set(message_ids))),
-            OutboxMessage.status == OutboxStatus.PENDING.value,
+            unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value,
         )
         .values(status=OutboxStatus.SUPERSEDED.value)
     )
@@ -227,16 +236,6 @@ _LATEST_PROPOSAL_ROW = (
     .order_by(_PROPOSALS.c.id.desc())
     .limit(1)
 )
-
-
-def _unindexed(column: Any) -> Any:
-    """`column` as an expression no index serves (it is NOT NULL, so the value is the same).
-
-    For a filter by primary key plus a condition on an indexed low-cardinality column:
-    SQLite without statistics plans `id IN (…) AND status = 'new'` by the status index and
-    reads every `new` ticket of the backlog per statement, where the primary key reads a
-    handful."""
-    return func.coalesce(column, "")
 
 
 class Store:
@@ -597,9 +596,7 @@ class Store:
                 values.update(final_tag=auto_tag, decided_by="bot", decided_at=now)
             result = session.execute(
                 update(tickets)
-                .where(
-                    tickets.c.id.in_(ids), _unindexed(tickets.c.status) == TicketStatus.NEW.value
-                )
+                .where(tickets.c.id.in_(ids), unindexed(tickets.c.status) == TicketStatus.NEW.value)
                 .values(**values)
                 .returning(tickets.c.id)
             )
@@ -871,7 +868,7 @@ class Store:
             select(OutboxMessage.id, channel, ts).where(
                 col(OutboxMessage.id) >= min(r.id or 0 for r in updates),
                 col(OutboxMessage.method).in_(sorted(HANDED_METHODS)),
-                col(OutboxMessage.status).in_(
+                unindexed(OutboxMessage.status).in_(
                     [OutboxStatus.PENDING.value, OutboxStatus.SENT.value]
                 ),
                 ts.in_(sorted({str(r.payload["ts"]) for r in updates})),
@@ -906,7 +903,7 @@ class Store:
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id.in_(list(message_ids)),  # type: ignore[union-attr]
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value,
                 )
                 .values(next_attempt_at=utcnow(), attempts=OutboxMessage.attempts - 1)
             )

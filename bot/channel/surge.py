@@ -47,7 +47,7 @@ from bot.models import (
     TicketStatus,
     utcnow,
 )
-from bot.store import OutboxItem
+from bot.store import OutboxItem, unindexed
 
 if TYPE_CHECKING:
     from bot.channel.host import TriageHost
@@ -681,7 +681,7 @@ class SurgeGroups:
                     update(tickets_table)
                     .where(
                         tickets_table.c.id.in_(ids),
-                        tickets_table.c.status == TicketStatus.REVIEW.value,
+                        unindexed(tickets_table.c.status) == TicketStatus.REVIEW.value,
                     )
                     .values(
                         status=TicketStatus.ROUTED.value,

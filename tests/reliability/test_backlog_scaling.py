@@ -1,28 +1,55 @@
-"""Classifying a batch costs the same however long the backlog behind it is: the claim
-reads only the tickets it takes, and moving them out of `new` finds each by its key.
+"""The cost of one batch or one Slack call's bookkeeping does not grow with what is behind
+it: the claim reads only the tickets it takes, a claimed batch is moved out of `new` by its
+keys, and outbox rows are released or superseded by their ids however many are queued or
+were sent before.
 
 Measured in SQLite virtual-machine steps (a progress handler), not in seconds: the count
 is the same on any machine, and a plan that walks the backlog multiplies it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event, text
 
 from bot.app import build_runtime
-from bot.db import upgrade
+from bot.db import make_engine, upgrade
+from bot.store import OutboxItem, Store
 from bot.tickets import TicketIn
-from tests.conftest import make_settings
+from tests.conftest import TRIAGE_CHANNEL, make_settings
 from tests.reliability.helpers import tickets
 
 BATCH = 50
 STEP = 100  # the handler runs once per this many virtual-machine instructions
+GROWTH = 20  # how many times longer the long backlog is than the short one
+
+
+def steps(engine: Engine, work: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (in STEPs) that `work` costs on `engine`'s connections."""
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0  # 0: carry on
+
+    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.set_progress_handler(count, STEP)
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()  # every connection from now on counts
+    try:
+        work()
+    finally:
+        event.remove(engine, "connect", on_connect)
+        engine.dispose()
+    return counted[0]
 
 
 def steps_for_one_batch(tmp_path: Path, backlog: int, policies_dir: Path) -> int:
-    """SQLite steps spent by the worker classifying and recording one batch of BATCH
-    tickets, with `backlog` tickets waiting in `new`."""
+    """Steps the worker spends classifying and recording one batch of BATCH tickets, with
+    `backlog` tickets waiting in `new`."""
     url = f"sqlite:///{tmp_path / f'backlog-{backlog}.db'}"
     upgrade(url)
     runtime = build_runtime(
@@ -32,27 +59,105 @@ def steps_for_one_batch(tmp_path: Path, backlog: int, policies_dir: Path) -> int
     )
     try:
         runtime.service.intake([TicketIn.from_raw(t) for t in tickets(backlog)], "webhook")
-        counted = [0]
 
-        def count() -> int:
-            counted[0] += 1
-            return 0  # 0: carry on
+        def one_batch() -> None:
+            assert runtime.service.process_new(limit=BATCH, batch=BATCH) == BATCH
 
-        @event.listens_for(runtime.engine, "connect")
-        def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-            dbapi_connection.set_progress_handler(count, STEP)
-
-        runtime.engine.dispose()  # every connection from now on counts
-        assert runtime.service.process_new(limit=BATCH, batch=BATCH) == BATCH
-        return counted[0]
+        return steps(runtime.engine, one_batch)
     finally:
         runtime.engine.dispose()
 
 
 def test_a_batch_costs_the_same_behind_a_long_backlog(tmp_path: Path, policies_dir: Path):
     short = steps_for_one_batch(tmp_path, 2 * BATCH, policies_dir)
-    long = steps_for_one_batch(tmp_path, 40 * BATCH, policies_dir)
+    long = steps_for_one_batch(tmp_path, 2 * GROWTH * BATCH, policies_dir)
     assert short > 0
-    # Twenty times the backlog; the batch's own rows are the same. Walking the backlog
-    # once per statement made this about ten times as much.
+    # The batch's own rows are the same. Walking the backlog once per statement made
+    # this about ten times as much.
     assert long < 1.5 * short, (short, long)
+
+
+def outbox_with(tmp_path: Path, sent: int, queued: int) -> Store:
+    """A store whose outbox holds `sent` posts Slack accepted and `queued` ones waiting."""
+    url = f"sqlite:///{tmp_path / f'outbox-{sent}-{queued}.db'}"
+    upgrade(url)
+    store = Store(make_engine(url))
+    with store.session() as session:
+        store._enqueue(
+            session,
+            [
+                OutboxItem(
+                    dedupe_key=f"{kind}-{i}",
+                    method="chat.postMessage",
+                    payload={"channel": TRIAGE_CHANNEL, "text": f"post {i}"},
+                )
+                for kind, count in (("sent", sent), ("queued", queued))
+                for i in range(count)
+            ],
+        )
+        session.commit()
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE outbox SET status = 'sent', result_channel = :channel,"
+                " result_ts = '1700000000.' || id WHERE dedupe_key LIKE 'sent-%'"
+            ),
+            {"channel": TRIAGE_CHANNEL},
+        )
+    return store
+
+
+def queue_updates(store: Store) -> list[int]:
+    """Queue five chat.update calls and claim them, as the update lane does (the claim
+    also looks for newer updates of the same messages); their outbox ids."""
+    store.enqueue(
+        [
+            OutboxItem(
+                dedupe_key=f"update-{i}",
+                method="chat.update",
+                payload={"channel": TRIAGE_CHANNEL, "ts": f"1700000000.{i}", "text": "x"},
+                priority=5,
+            )
+            for i in range(5)
+        ]
+    )
+    claimed = store.claim_outbox(10, timedelta(minutes=1), only_methods=["chat.update"])
+    assert len(claimed) == 5
+    return [row.id or 0 for row in claimed]
+
+
+def give_back_and_supersede(store: Store, ids: list[int]) -> None:
+    store.outbox_release(ids[:2])
+    store.outbox_superseded(ids[2:4])
+
+
+def steps_behind_history(tmp_path: Path, sent: int) -> int:
+    """Steps to queue, claim, give back and supersede updates behind `sent` sent posts."""
+    store = outbox_with(tmp_path, sent=sent, queued=10)
+    try:
+        return steps(store.engine, lambda: give_back_and_supersede(store, queue_updates(store)))
+    finally:
+        store.engine.dispose()
+
+
+def steps_behind_queue(tmp_path: Path, queued: int) -> int:
+    """Steps to give back two claimed updates and supersede two behind `queued` posts."""
+    store = outbox_with(tmp_path, sent=0, queued=queued)
+    try:
+        ids = queue_updates(store)
+        return steps(store.engine, lambda: give_back_and_supersede(store, ids))
+    finally:
+        store.engine.dispose()
+
+
+def test_update_bookkeeping_costs_the_same_behind_a_long_history(tmp_path: Path):
+    short = steps_behind_history(tmp_path, 100)
+    long = steps_behind_history(tmp_path, 100 * GROWTH)
+    assert short > 0
+    assert long < 1.5 * short, (short, long)
+
+
+def test_giving_back_and_superseding_cost_the_same_behind_a_long_queue(tmp_path: Path):
+    short = steps_behind_queue(tmp_path, 100)
+    long = steps_behind_queue(tmp_path, 100 * GROWTH)
+    assert long < 1.5 * max(short, 1), (short, long)
