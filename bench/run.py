@@ -162,20 +162,30 @@ def run_timed(
 
 
 @contextlib.contextmanager
-def off_the_server_core() -> Iterator[None]:
-    """Run this process (a load generator: the intake and click clients) on the cores the
-    servers are not pinned to, so the scheduler never puts it on the server's core, where
-    it would take turns with the server it measures (the floor's and the bot's alike)."""
-    every = set(range(os.cpu_count() or 1))
-    others = every - {int(CORE)} if pinned() else set()
-    if not others or not hasattr(os, "sched_setaffinity"):
+def on_cores(cores: set[int]) -> Iterator[None]:
+    """Run this process on `cores` for a while (when pinning is on and the set is not empty)."""
+    if not cores or not pinned() or not hasattr(os, "sched_setaffinity"):
         yield
         return
-    os.sched_setaffinity(0, others)
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
     try:
         yield
     finally:
-        os.sched_setaffinity(0, every)
+        os.sched_setaffinity(0, before)
+
+
+def off_the_server_core() -> contextlib.AbstractContextManager[None]:
+    """Run this process (a load generator: the intake and click clients) on the cores the
+    servers are not pinned to, so the scheduler never puts it on the server's core, where
+    it would take turns with the server it measures (the floor's and the bot's alike)."""
+    return on_cores(set(range(os.cpu_count() or 1)) - {int(CORE)})
+
+
+def on_the_pinned_core() -> contextlib.AbstractContextManager[None]:
+    """Run this process on the pinned core, for a row measured in-process (the worker's),
+    so that its rate is per core like those of the pinned children."""
+    return on_cores({int(CORE)})
 
 
 # A fixed pure-Python workload, timed in a child on the pinned core: how fast this machine
@@ -715,7 +725,8 @@ def worker_row(report: Report, tmp: Path, args: argparse.Namespace) -> None:
             await runtime.close()
             await slack.stop()
 
-    intake, classify_rate, whole = asyncio.run(go())
+    with on_the_pinned_core():
+        intake, classify_rate, whole = asyncio.run(go())
     report.add(
         Row(
             f"worker: classify + queue a {n:,}-ticket backlog",
