@@ -817,16 +817,14 @@ class Store:
         """
         now = utcnow()
         excluded = sorted(set(exclude_channels))
-        due: tuple[Any, ...] = (
-            OutboxMessage.status == OutboxStatus.PENDING.value,
-            OutboxMessage.next_attempt_at <= now,
-        )
+        due: tuple[Any, ...] = (OutboxMessage.next_attempt_at <= now,)
         if only_methods is not None:
             due = (*due, col(OutboxMessage.method).in_(sorted(set(only_methods))))
         skipped = sorted(set(skip_methods))
         if skipped:
             due = (*due, col(OutboxMessage.method).not_in(skipped))
-        candidates = select(OutboxMessage.id).where(*due)
+        pending = OutboxMessage.status == OutboxStatus.PENDING.value
+        candidates = select(OutboxMessage.id).where(pending, *due)
         if excluded:
             channel = func.coalesce(OutboxMessage.payload["channel"].as_string(), "")  # type: ignore[index]
             candidates = candidates.where(channel.not_in(excluded))
@@ -835,10 +833,13 @@ class Store:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        # One UPDATE … RETURNING: atomic on SQLite too, where FOR UPDATE does not exist.
+        # One UPDATE … RETURNING: atomic on SQLite too, where FOR UPDATE does not exist. The
+        # candidates walk the queue in order by the pending index; the UPDATE takes them by
+        # id (checking them again), instead of reading the whole queue to find them.
+        still_pending = unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value
         claim = (
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(candidates.scalar_subquery()), *due)  # type: ignore[union-attr]
+            .where(OutboxMessage.id.in_(candidates.scalar_subquery()), still_pending, *due)  # type: ignore[union-attr]
             .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False)

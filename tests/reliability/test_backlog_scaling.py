@@ -1,7 +1,7 @@
 """The cost of one batch or one Slack call's bookkeeping does not grow with what is behind
 it: the claim reads only the tickets it takes, a claimed batch is moved out of `new` by its
-keys, and outbox rows are released or superseded by their ids however many are queued or
-were sent before.
+keys, and queued Slack calls are claimed, released or superseded by their ids however many
+are queued or were sent before.
 
 Measured in SQLite virtual-machine steps (a progress handler), not in seconds: the count
 is the same on any machine, and a plan that walks the backlog multiplies it."""
@@ -161,3 +161,22 @@ def test_giving_back_and_superseding_cost_the_same_behind_a_long_queue(tmp_path:
     short = steps_behind_queue(tmp_path, 100)
     long = steps_behind_queue(tmp_path, 100 * GROWTH)
     assert long < 1.5 * max(short, 1), (short, long)
+
+
+def steps_to_claim_posts(tmp_path: Path, queued: int) -> int:
+    """Steps for the posting lane to claim ten posts from a queue of `queued`."""
+    store = outbox_with(tmp_path, sent=0, queued=queued)
+    try:
+        return steps(
+            store.engine,
+            lambda: store.claim_outbox(10, timedelta(minutes=1), skip_methods=["chat.update"]),
+        )
+    finally:
+        store.engine.dispose()
+
+
+def test_claiming_posts_costs_the_same_behind_a_long_queue(tmp_path: Path):
+    short = steps_to_claim_posts(tmp_path, 100)
+    long = steps_to_claim_posts(tmp_path, 100 * GROWTH)
+    assert short > 0
+    assert long < 1.5 * short, (short, long)
