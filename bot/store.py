@@ -80,13 +80,18 @@ def unindexed(column: Any) -> Any:
     return func.coalesce(column, "")
 
 
+# An outbox row found by its id that must still be pending (checked without the pending
+# index, which would read the whole queue to find it).
+_STILL_PENDING = unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value
+
+
 def _superseding(message_ids: Iterable[int]) -> Any:
     """The UPDATE marking these still-pending outbox rows superseded."""
     return (
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id).in_(sorted(set(message_ids))),
-            unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value,
+            _STILL_PENDING,
         )
         .values(status=OutboxStatus.SUPERSEDED.value)
     )
@@ -836,10 +841,9 @@ class Store:
         # One UPDATE … RETURNING: atomic on SQLite too, where FOR UPDATE does not exist. The
         # candidates walk the queue in order by the pending index; the UPDATE takes them by
         # id (checking them again), instead of reading the whole queue to find them.
-        still_pending = unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value
         claim = (
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(candidates.scalar_subquery()), still_pending, *due)  # type: ignore[union-attr]
+            .where(OutboxMessage.id.in_(candidates.scalar_subquery()), _STILL_PENDING, *due)  # type: ignore[union-attr]
             .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False)
@@ -904,7 +908,7 @@ class Store:
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id.in_(list(message_ids)),  # type: ignore[union-attr]
-                    unindexed(OutboxMessage.status) == OutboxStatus.PENDING.value,
+                    _STILL_PENDING,
                 )
                 .values(next_attempt_at=utcnow(), attempts=OutboxMessage.attempts - 1)
             )

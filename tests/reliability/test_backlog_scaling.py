@@ -116,12 +116,7 @@ def queue_updates(store: Store) -> list[int]:
     also looks for newer updates of the same messages); their outbox ids."""
     store.enqueue(
         [
-            OutboxItem(
-                dedupe_key=f"update-{i}",
-                method="chat.update",
-                payload={"channel": TRIAGE_CHANNEL, "ts": f"1700000000.{i}", "text": "x"},
-                priority=5,
-            )
+            OutboxItem.message_update(f"update-{i}", TRIAGE_CHANNEL, f"1700000000.{i}", "x", [])
             for i in range(5)
         ]
     )
