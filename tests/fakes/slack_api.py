@@ -52,10 +52,9 @@ class FakeSlack:
         default_factory=dict
     )
     _ts: int = 0
-    # Failure modes for reliability tests (see fail_for, slow_for, rate_limit).
-    _fail_until: float = 0.0
+    # Failure modes for reliability tests (see outage, hang, recover, rate_limit).
+    _failing: bool = False
     _fail_answer: tuple[int, dict[str, Any]] = (500, {"ok": False, "error": "internal_error"})
-    _slow_until: float = 0.0
     _slow_seconds: float = 0.0
     _slow_fails: bool = True
     _rate: float = 0.0
@@ -112,22 +111,28 @@ class FakeSlack:
             and (channel is None or c.params.get("channel") == channel)
         ]
 
-    def fail_for(
-        self, seconds: float, status: int = 500, body: dict[str, Any] | None = None
-    ) -> None:
-        """Answer every Web API call with this error for the next `seconds` (an outage)."""
-        self._fail_until = time.monotonic() + seconds
+    def outage(self, status: int = 500, body: dict[str, Any] | None = None) -> None:
+        """Answer every Web API call with this error until `recover()` (an outage).
+
+        The outage lasts until the test ends it, not for a number of seconds: on a slow
+        host a timed window can close before the bot's first call reaches it.
+        """
+        self._failing = True
         self._fail_answer = (status, body or {"ok": False, "error": "internal_error"})
 
-    def slow_for(self, seconds: float, delay: float, then_fail: bool = True) -> None:
-        """Hold every answer `delay` seconds for the next `seconds` (client timeouts).
+    def hang(self, delay: float, then_fail: bool = True) -> None:
+        """Hold every answer `delay` seconds until `recover()` (client timeouts).
 
         With `then_fail` the held call is then answered 503 and not counted as posted, as
         when Slack hangs; without it, it succeeds late.
         """
-        self._slow_until = time.monotonic() + seconds
         self._slow_seconds = delay
         self._slow_fails = then_fail
+
+    def recover(self) -> None:
+        """End an `outage()` or a `hang()`: calls are answered normally again."""
+        self._failing = False
+        self._slow_seconds = 0.0
 
     def rate_limit(
         self,
@@ -163,12 +168,11 @@ class FakeSlack:
 
     async def _failure_mode(self, call: Call) -> web.Response | None:
         """The answer of an active failure mode, or None to answer normally."""
-        now = time.monotonic()
-        if now < self._slow_until:
+        if self._slow_seconds > 0:
             await asyncio.sleep(self._slow_seconds)
             if self._slow_fails:
                 return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
-        if now < self._fail_until:
+        if self._failing:
             status, body = self._fail_answer
             return web.json_response(body, status=status)
         if self._over_limit(call.method, call.params):

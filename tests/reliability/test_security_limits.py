@@ -72,7 +72,7 @@ async def test_no_secret_token_or_ticket_text_in_logs_through_failures(
     body = "BODY-5ec2e7-marker my password is hunter2 card 4111 1111 1111 1111"
     requester = "REQ-5ec2e7@example.com"
 
-    bot.slack.fail_for(1.0)  # delivery fails first: warnings are logged
+    bot.slack.outage()  # delivery fails first: warnings are logged
     response = await post_signed(
         bot.http,
         bot.base_url,
@@ -82,6 +82,9 @@ async def test_no_secret_token_or_ticket_text_in_logs_through_failures(
     assert (
         await post_signed(bot.http, bot.base_url, {"id": "LOG-2"}, secret="wrong")
     ).status == 401
+    await bot.slack.wait_for(lambda s: any(not c.ok for c in s.of("chat.postMessage")))
+    await eventually(lambda: "slack chat.postMessage failed" in caplog.text)
+    bot.slack.recover()
     await bot.slack.wait_for(lambda s: bot.proposal_for("LOG-1") is not None, timeout=15)
     await eventually(lambda: bot.runtime.store.get_ticket("LOG-1").message_ts is not None)
 
