@@ -23,7 +23,7 @@ from bot.app import Runtime, build_runtime, running
 from bot.db import upgrade
 from bot.intake.webhook import sign
 from bot.settings import Settings
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import WAIT_SECONDS, FakeSlack
 from tests.fakes.slack_requests import block_action, signed_headers, slash_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,7 +200,7 @@ class BotUnderTest:
         )
         return await self.slack_post(body)
 
-    async def proposal_ts(self, ticket_id: str, timeout: float = 10.0) -> str:
+    async def proposal_ts(self, ticket_id: str, timeout: float = WAIT_SECONDS) -> str:
         """The ts of a ticket's proposal message, once Slack (the fake) has accepted it."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
@@ -211,16 +211,17 @@ class BotUnderTest:
         raise AssertionError(f"ticket {ticket_id} was never posted")
 
     async def wait_shown(
-        self, channel: str, ts: str, block_id: str, ticket_id: str, timeout: float = 10.0
-    ) -> bool:
-        """Poll (bounded) until the store knows (channel, ts) shows `block_id`."""
+        self, channel: str, ts: str, block_id: str, ticket_id: str, timeout: float = WAIT_SECONDS
+    ) -> None:
+        """Poll (bounded) until the store knows (channel, ts) shows `block_id`; a click sent
+        before that would be refused, so a timeout fails here, where it is clear."""
         store = self.runtime.store
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             if await asyncio.to_thread(store.shows_control, channel, ts, block_id, ticket_id):
-                return True
+                return
             await asyncio.sleep(0.05)
-        return False
+        raise AssertionError(f"{channel}/{ts} never showed {block_id}")
 
     def posts_to(self, channel: str) -> list[Any]:
         return [c for c in self.slack.of("chat.postMessage") if c.params.get("channel") == channel]

@@ -239,6 +239,8 @@ def test_a_failing_endpoint_opens_the_circuit_so_tickets_reach_review_without_wa
     fake_openai.default = Reply.http_error(500)
     llm = make_llm(openai_max_retries=0)
     llm.circuit_cooldown_seconds = 0.5
+    now = [1_000.0]  # the breaker's clock, moved by the test (a stalled host cannot close it)
+    llm.clock = lambda: now[0]
 
     for _ in range(llm.circuit_failures):
         assert llm.predict(BILLING).confidence == 0.0
@@ -249,7 +251,7 @@ def test_a_failing_endpoint_opens_the_circuit_so_tickets_reach_review_without_wa
     assert len(fake_openai.requests) == calls  # not called while the circuit is open
     assert any("LLM endpoint unavailable" in n for n in skipped.notes)
 
-    time.sleep(0.6)
+    now[0] += 0.6  # the cooldown passes
     fake_openai.default = Reply.good("billing")
     recovered = llm.predict(BILLING)
     assert recovered.tag == "billing" and recovered.confidence > 0

@@ -41,6 +41,12 @@ class Upload:
     headers: dict[str, str]
 
 
+# How long a test waits for something that must happen. Waits end as soon as it does, so
+# a passing run is no slower; the bound only decides when a slow host counts as a failure,
+# and a freshly booted or loaded machine can be several times slower than a developer's.
+WAIT_SECONDS = 30.0
+
+
 @dataclass
 class FakeSlack:
     """Start with `await FakeSlack().start()`; point SLACK_API_URL at `api_url`."""
@@ -183,7 +189,7 @@ class FakeSlack:
             )
         return None
 
-    async def wait_for(self, predicate, timeout: float = 10.0) -> None:
+    async def wait_for(self, predicate, timeout: float = WAIT_SECONDS) -> None:
         """Wait until predicate(self) is true; fail loudly with what was recorded."""
         assert self._changed is not None
         deadline = time.monotonic() + timeout

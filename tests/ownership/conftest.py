@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.models import TicketStatus
 from tests.conftest import SIGNING_SECRET, TRIAGE_CHANNEL, BotUnderTest
+from tests.fakes.slack_api import WAIT_SECONDS
 from tests.fakes.slack_requests import signed_headers
 
 BILLING_OWNER = "U0BILLOWNR"
@@ -84,7 +85,7 @@ async def post_and_wait(bot: BotUnderTest, ticket_id: str, body: str) -> Any:
 
 
 async def wait_status(bot: BotUnderTest, ticket_id: str, status: TicketStatus) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_SECONDS
     while bot.runtime.store.get_ticket(ticket_id).status != status:
         assert time.monotonic() < deadline, bot.runtime.store.get_ticket(ticket_id).status
         await asyncio.sleep(0.05)

@@ -23,7 +23,7 @@ import aiohttp
 
 from bot.intake.webhook import sign
 from tests.conftest import INTAKE_SECRET, SIGNING_SECRET, TRIAGE_CHANNEL
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import WAIT_SECONDS, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -247,7 +247,7 @@ class TcpProxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
-async def eventually(check, timeout: float = 10.0, every: float = 0.05) -> None:
+async def eventually(check, timeout: float = WAIT_SECONDS, every: float = 0.05) -> None:
     """Wait until check() is truthy (e.g. the store caught up with Slack's answer).
 
     check() runs in a thread: it may block on the database without stalling the loop

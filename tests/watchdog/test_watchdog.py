@@ -15,7 +15,7 @@ from bot.scheduler import build_scheduler
 from bot.tickets import TicketIn
 from bot.watchdog import MAX_PAGES_PER_TICK, Watchdog
 from tests.conftest import TRIAGE_CHANNEL, BotUnderTest, make_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import WAIT_SECONDS, FakeSlack
 
 AGENT = "U0AGENT01"
 BILL_OWNER, BILL_BACKUP, ESCALATION = "U0BILLOWNR", "U0BILLBKUP", "U0SUPPLEAD"
@@ -37,7 +37,7 @@ def pages_for(slack: FakeSlack, ticket_id: str) -> list:
     ]
 
 
-async def eventually(bot: BotUnderTest, predicate, timeout: float = 10.0) -> None:
+async def eventually(bot: BotUnderTest, predicate, timeout: float = WAIT_SECONDS) -> None:
     """Poll: some predicates depend on the store, which the fake Slack is not told about."""
     deadline = time.monotonic() + timeout
     while not predicate(bot.slack):
