@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlmodel import Session, col, select
 
-from bot.models import OutboxMessage
 from tests.classifier_openai.conftest import API_KEY, MODEL
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.reliability.conftest import StartBot
@@ -19,15 +17,11 @@ from tests.reliability.helpers import eventually, post_signed, proposals_posted,
 
 def sent_posts(bot, ticket_ids: list[str]) -> list[datetime]:
     """When the proposals of these tickets were sent, by the store's clock."""
-    with Session(bot.runtime.store.engine) as session:
-        sent = session.exec(
-            select(OutboxMessage.sent_at).where(
-                OutboxMessage.method == "chat.postMessage",
-                OutboxMessage.purpose == "proposal",
-                col(OutboxMessage.ticket_id).in_(ticket_ids),
-            )
-        ).all()
-    return [at for at in sent if at is not None]
+    return [
+        m.sent_at
+        for m in bot.runtime.store.outbox_messages()
+        if m.purpose == "proposal" and m.ticket_id in ticket_ids and m.sent_at is not None
+    ]
 
 
 @pytest.fixture
@@ -51,11 +45,12 @@ async def test_a_hanging_llm_does_not_stop_intake_health_or_delivery(
     # The classifier's circuit breaker stops calling a failing endpoint for a
     # while; shortened here so the recovery below is seen within the test.
     bot.runtime.classifier.circuit_cooldown_seconds = 1.0
-    response = await post_signed(bot.http, bot.base_url, tickets(6, prefix="H"))
+    burst = tickets(6, prefix="H")
+    response = await post_signed(bot.http, bot.base_url, burst)
     assert response.status == 202
     # Answered before any ticket was classified: the LLM needs one timeout per call, so
     # intake that waited for it would find proposals stored by now.
-    ids = [ticket["id"] for ticket in tickets(6, prefix="H")]
+    ids = [ticket["id"] for ticket in burst]
     assert all(bot.runtime.store.latest_proposal(i) is None for i in ids), (
         "intake waited for the LLM"
     )
