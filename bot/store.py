@@ -938,29 +938,46 @@ class Store:
     def _outbox_sent(
         self, session: Connection, message_id: int, channel: str | None, ts: str | None
     ) -> None:
-        outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
-        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        mark, placed, _ = self._sent_statements
         row = session.execute(
-            update(outbox)
-            .where(outbox.c.id == message_id)
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=utcnow(),
-                result_channel=channel,
-                result_ts=ts,
-                last_error=None,
-            )
-            .returning(outbox.c.ticket_id, outbox.c.purpose, outbox.c.payload)
+            mark, {"b_id": message_id, "b_sent_at": utcnow(), "b_channel": channel, "b_ts": ts}
         ).first()
         if row is not None and row.ticket_id and row.purpose == "proposal" and ts:
-            session.execute(
-                update(tickets)
-                .where(tickets.c.id == row.ticket_id)
-                .values(message_channel=channel, message_ts=ts)
-            )
+            session.execute(placed, {"b_ticket": row.ticket_id, "b_channel": channel, "b_ts": ts})
         if row is not None and channel and ts:
             payload = row.payload if isinstance(row.payload, dict) else {}
             self._record_controls(session, channel, ts, control_block_ids(payload))
+
+    @functools.cached_property
+    def _sent_statements(self) -> tuple[Any, Any, Any]:
+        """`outbox_sent`'s statements, built once (mark the call sent, place the ticket's
+        message, record its controls): a burst of chat.update answers, one mark each, then
+        costs no statement building."""
+        outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        mark = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=bindparam("b_sent_at", type_=outbox.c.sent_at.type),
+                result_channel=bindparam("b_channel", type_=outbox.c.result_channel.type),
+                result_ts=bindparam("b_ts", type_=outbox.c.result_ts.type),
+                last_error=None,
+            )
+            .returning(outbox.c.ticket_id, outbox.c.purpose, outbox.c.payload)
+        )
+        placed = (
+            update(tickets)
+            .where(tickets.c.id == bindparam("b_ticket"))
+            .values(
+                message_channel=bindparam("b_channel", type_=tickets.c.message_channel.type),
+                message_ts=bindparam("b_ts", type_=tickets.c.message_ts.type),
+            )
+        )
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        controls = insert(ControlMessage).on_conflict_do_nothing()
+        return mark, placed, controls
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
         with self.session() as session:
@@ -1299,19 +1316,13 @@ class Store:
             rows.setdefault(signature[:80], request_ts)
         if not rows:
             return []
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        table = SeenSlackRequest.__table__  # type: ignore[attr-defined]
         now = utcnow()
         with self.engine.begin() as connection:
             stored = {
                 row[0]
                 for row in connection.execute(
-                    insert(table)
-                    .values(
-                        [{"signature": k, "request_ts": v, "seen_at": now} for k, v in rows.items()]
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(table.c.signature)
+                    self._first_requests_statement,
+                    [{"signature": k, "request_ts": v, "seen_at": now} for k, v in rows.items()],
                 )
             }
         answers = []
@@ -1320,6 +1331,14 @@ class Store:
             answers.append(key in stored)
             stored.discard(key)  # a second copy in the same batch is a replay
         return answers
+
+    @functools.cached_property
+    def _first_requests_statement(self) -> Any:
+        """`first_slack_requests`' INSERT, built once; executed with one parameter set per
+        request, which SQLAlchemy sends as one multi-row INSERT … RETURNING."""
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        table = SeenSlackRequest.__table__  # type: ignore[attr-defined]
+        return insert(table).on_conflict_do_nothing().returning(table.c.signature)
 
     def prune_slack_requests(self, older_than_ts: int) -> int:
         """Forget signatures of requests that Slack's 5-minute window already refuses."""
@@ -1339,10 +1358,8 @@ class Store:
             {"channel": channel, "ts": ts, "block_id": block_id, "recorded_at": utcnow()}
             for block_id in dict.fromkeys(block_ids)
         ]
-        if not rows:
-            return
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(ControlMessage).on_conflict_do_nothing(), rows)
+        if rows:
+            session.execute(self._sent_statements[2], rows)
 
     def record_controls(
         self,
