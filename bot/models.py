@@ -51,7 +51,7 @@ class Ticket(SQLModel, table=True):
     status: str = Field(default=TicketStatus.NEW, max_length=32)
     proposed_tag: str | None = Field(default=None, max_length=64)
     final_tag: str | None = Field(default=None, max_length=64)
-    policy: str | None = Field(default=None, max_length=64, index=True)
+    policy: str | None = Field(default=None, max_length=64)
     message_channel: str | None = Field(default=None, max_length=64)
     message_ts: str | None = Field(default=None, max_length=64)
     decided_by: str | None = Field(default=None, max_length=64)
@@ -67,7 +67,7 @@ class Ticket(SQLModel, table=True):
     # source watermark); created_at keeps what the source said.
     time_suspect: bool = False
     # When the text and personal data were erased (retention or `triage-bot forget`).
-    erased_at: datetime | None = Field(default=None, index=True)
+    erased_at: datetime | None = Field(default=None)
 
 
 class Proposal(SQLModel, table=True):

@@ -178,8 +178,8 @@ def test_serve_on_the_runtime_role_says_what_to_run_as_the_owner(
     # A newer release brings a migration the running bot's role may not apply.
     owner = create_engine(roles.owner_url)
     with owner.begin() as c:
-        # As if 0008 were new: forget it was applied (its parents stay applied).
-        c.execute(text("DELETE FROM alembic_version WHERE version_num = '0008_data_guard'"))
+        # As if 0007 were new: forget it was applied (its parents stay applied).
+        c.execute(text("DELETE FROM alembic_version WHERE version_num = '0007_slack_guard'"))
     owner.dispose()
     capsys.readouterr()
     for name, value in {
