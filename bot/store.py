@@ -938,7 +938,7 @@ class Store:
     def _outbox_sent(
         self, session: Connection, message_id: int, channel: str | None, ts: str | None
     ) -> None:
-        mark, placed, _ = self._sent_statements
+        mark, placed = self._sent_statements
         row = session.execute(
             mark, {"b_id": message_id, "b_sent_at": utcnow(), "b_channel": channel, "b_ts": ts}
         ).first()
@@ -949,10 +949,10 @@ class Store:
             self._record_controls(session, channel, ts, control_block_ids(payload))
 
     @functools.cached_property
-    def _sent_statements(self) -> tuple[Any, Any, Any]:
+    def _sent_statements(self) -> tuple[Any, Any]:
         """`outbox_sent`'s statements, built once (mark the call sent, place the ticket's
-        message, record its controls): a burst of chat.update answers, one mark each, then
-        costs no statement building."""
+        message): a burst of chat.update answers, one mark each, then costs no statement
+        building."""
         outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
         tickets = Ticket.__table__  # type: ignore[attr-defined]
         mark = (
@@ -975,9 +975,12 @@ class Store:
                 message_ts=bindparam("b_ts", type_=tickets.c.message_ts.type),
             )
         )
+        return mark, placed
+
+    def _insert_new_only(self, table: Any) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING in this store's dialect (SQLite or PostgreSQL)."""
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        controls = insert(ControlMessage).on_conflict_do_nothing()
-        return mark, placed, controls
+        return insert(table).on_conflict_do_nothing()
 
     def outbox_retry(self, message_id: int, error: str, delay: timedelta) -> None:
         with self.session() as session:
@@ -1336,9 +1339,8 @@ class Store:
     def _first_requests_statement(self) -> Any:
         """`first_slack_requests`' INSERT, built once; executed with one parameter set per
         request, which SQLAlchemy sends as one multi-row INSERT … RETURNING."""
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         table = SeenSlackRequest.__table__  # type: ignore[attr-defined]
-        return insert(table).on_conflict_do_nothing().returning(table.c.signature)
+        return self._insert_new_only(table).returning(table.c.signature)
 
     def prune_slack_requests(self, older_than_ts: int) -> int:
         """Forget signatures of requests that Slack's 5-minute window already refuses."""
@@ -1359,7 +1361,12 @@ class Store:
             for block_id in dict.fromkeys(block_ids)
         ]
         if rows:
-            session.execute(self._sent_statements[2], rows)
+            session.execute(self._controls_statement, rows)
+
+    @functools.cached_property
+    def _controls_statement(self) -> Any:
+        """`_record_controls`' INSERT, built once: every sent mark with controls runs it."""
+        return self._insert_new_only(ControlMessage.__table__)  # type: ignore[attr-defined]
 
     def record_controls(
         self,
