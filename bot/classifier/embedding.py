@@ -134,12 +134,16 @@ class StaticEmbedding:
         flat = list(chain.from_iterable(words))
         get = self._numbers.get
         nums = np.fromiter(map(get, flat, repeat(-1)), np.intp, len(flat))
-        if nums.size and nums.min() < 0:
-            new = list(dict.fromkeys(flat[i] for i in np.flatnonzero(nums < 0).tolist()))
+        missing = np.flatnonzero(nums < 0).tolist()
+        if missing:
+            new = list(dict.fromkeys(map(flat.__getitem__, missing)))
             if len(self._numbers) + len(new) > WORD_CACHE:
-                new = list(dict.fromkeys(flat))  # the cache is cleared: all are new again
-            self._learn(new)
-            nums = np.fromiter(map(get, flat, repeat(-1)), np.intp, len(flat))
+                # The cache is cleared: every word is new again, every place looked up again.
+                self._learn(list(dict.fromkeys(flat)))
+                nums = np.fromiter(map(get, flat, repeat(-1)), np.intp, len(flat))
+            else:  # only the places that were missing (most words were known)
+                self._learn(new)
+                nums[missing] = list(map(get, map(flat.__getitem__, missing)))
         sizes = self._count[nums]
         ends = np.cumsum(sizes)
         total = int(ends[-1]) if ends.size else 0

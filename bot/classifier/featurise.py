@@ -78,17 +78,21 @@ class BatchFeaturiser:
         """The words' numbers, learning the words never seen."""
         get = self._numbers.get
         nums = np.fromiter(map(get, words, repeat(-1)), np.int64, len(words))
-        missing = np.flatnonzero(nums < 0)
-        if missing.size:
-            new = list(dict.fromkeys(words[i] for i in missing))
-            if len(self._learned) + len(new) > LEARNED_WORDS:
+        missing = np.flatnonzero(nums < 0).tolist()
+        if missing:
+            new = list(dict.fromkeys(map(words.__getitem__, missing)))
+            forgot = len(self._learned) + len(new) > LEARNED_WORDS
+            if forgot:
                 self._forget_grams()
                 new = list(dict.fromkeys(w for w in words if w not in self._numbers))
             start = self._fixed + len(self._learned)
             self._reserve(start + len(new))
             self._numbers.update(zip(new, range(start, start + len(new)), strict=True))
             self._learned.extend(new)
-            nums = np.fromiter(map(get, words, repeat(-1)), np.int64, len(words))
+            if forgot:  # learned words were numbered anew: every place is looked up again
+                return np.fromiter(map(get, words, repeat(-1)), np.int64, len(words))
+            # Otherwise only the places that were missing (most words were known).
+            nums[missing] = list(map(get, map(words.__getitem__, missing)))
         return nums
 
     def _reserve(self, size: int) -> None:
