@@ -822,17 +822,41 @@ class Store:
         """
         now = utcnow()
         excluded = sorted(set(exclude_channels))
-        due: tuple[Any, ...] = (OutboxMessage.next_attempt_at <= now,)
-        if only_methods is not None:
-            due = (*due, col(OutboxMessage.method).in_(sorted(set(only_methods))))
-        skipped = sorted(set(skip_methods))
+        claim = self._claim_statement(
+            limit,
+            None if only_methods is None else tuple(sorted(set(only_methods))),
+            tuple(sorted(set(skip_methods))),
+            bool(excluded),
+        )
+        params: dict[str, Any] = {"c_now": now, "c_until": now + lease}
+        if excluded:
+            params["c_excluded"] = excluded
+        with self.session() as session:
+            rows = list(session.execute(claim, params).scalars().all())
+            rows = self._drop_superseded(session, rows)
+            session.commit()
+        return sorted(rows, key=lambda row: (row.priority, row.id or 0))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019  (one store per process; a few shapes)
+    def _claim_statement(
+        self, limit: int, only: tuple[str, ...] | None, skipped: tuple[str, ...], excluding: bool
+    ) -> Any:
+        """`claim_outbox`'s UPDATE, built once per lane (its methods, whether channels are
+        left out, its batch size): the times and the channels left out are parameters, so a
+        claim, several a second while the queue drains, costs no statement building."""
+        outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+        when = outbox.c.next_attempt_at.type
+        method = col(OutboxMessage.method)
+        due: tuple[Any, ...] = (OutboxMessage.next_attempt_at <= bindparam("c_now", type_=when),)
+        if only is not None:
+            due = (*due, method.in_(only))
         if skipped:
-            due = (*due, col(OutboxMessage.method).not_in(skipped))
+            due = (*due, method.not_in(skipped))
         pending = OutboxMessage.status == OutboxStatus.PENDING.value
         candidates = select(OutboxMessage.id).where(pending, *due)
-        if excluded:
+        if excluding:
             channel = func.coalesce(OutboxMessage.payload["channel"].as_string(), "")  # type: ignore[index]
-            candidates = candidates.where(channel.not_in(excluded))
+            candidates = candidates.where(channel.not_in(bindparam("c_excluded", expanding=True)))
         candidates = (
             candidates.order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
             .limit(limit)
@@ -841,18 +865,16 @@ class Store:
         # One UPDATE … RETURNING: atomic on SQLite too, where FOR UPDATE does not exist. The
         # candidates walk the queue in order by the pending index; the UPDATE takes them by
         # id (checking them again), instead of reading the whole queue to find them.
-        claim = (
+        return (
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(candidates.scalar_subquery()), _STILL_PENDING, *due)  # type: ignore[union-attr]
-            .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+            .values(
+                next_attempt_at=bindparam("c_until", type_=when),
+                attempts=OutboxMessage.attempts + 1,
+            )
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False)
         )
-        with self.session() as session:
-            rows = list(session.execute(claim).scalars().all())
-            rows = self._drop_superseded(session, rows)
-            session.commit()
-        return sorted(rows, key=lambda row: (row.priority, row.id or 0))
 
     @staticmethod
     def _drop_superseded(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
