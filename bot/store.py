@@ -584,7 +584,6 @@ class Store:
         if not records:
             return []
         now = utcnow()
-        tickets = Ticket.__table__  # type: ignore[attr-defined]
         groups: dict[tuple[str, str, str | None, str | None], list[str]] = {}
         for record in records:
             key = (
@@ -596,15 +595,15 @@ class Store:
             groups.setdefault(key, []).append(record.ticket_id)
         moved: set[str] = set()
         for (status, tag, policy, auto_tag), ids in groups.items():
-            values: dict[str, Any] = {"status": status, "proposed_tag": tag, "policy": policy}
+            params: dict[str, Any] = {
+                "p_ids": ids,
+                "p_status": status,
+                "p_tag": tag,
+                "p_policy": policy,
+            }
             if auto_tag is not None:
-                values.update(final_tag=auto_tag, decided_by="bot", decided_at=now)
-            result = session.execute(
-                update(tickets)
-                .where(tickets.c.id.in_(ids), unindexed(tickets.c.status) == TicketStatus.NEW.value)
-                .values(**values)
-                .returning(tickets.c.id)
-            )
+                params.update(p_final=auto_tag, p_at=now)
+            result = session.execute(self._proposed_statement(auto_tag is not None), params)
             moved.update(row[0] for row in result)
         done = [r for r in records if r.ticket_id in moved]
         if not done:
@@ -656,6 +655,34 @@ class Store:
         if outbox:
             session.execute(insert(OutboxMessage.__table__), outbox)  # type: ignore[attr-defined]
         return [r.ticket_id for r in done]
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019  (one store per process; two shapes)
+    def _proposed_statement(self, auto: bool) -> Any:
+        """`record_proposals`' UPDATE of one group of tickets (same status, tag and policy),
+        built once per shape (routed by the bot or not): a batch has a group per tag and
+        decision, and building each one at every batch cost the worker about a tenth of
+        its rate."""
+        tickets = Ticket.__table__  # type: ignore[attr-defined]
+        values: dict[str, Any] = {
+            "status": bindparam("p_status", type_=tickets.c.status.type),
+            "proposed_tag": bindparam("p_tag", type_=tickets.c.proposed_tag.type),
+            "policy": bindparam("p_policy", type_=tickets.c.policy.type),
+        }
+        if auto:
+            values.update(
+                final_tag=bindparam("p_final", type_=tickets.c.final_tag.type),
+                decided_by="bot",
+                decided_at=bindparam("p_at", type_=tickets.c.decided_at.type),
+            )
+        return (
+            update(tickets)
+            .where(
+                tickets.c.id.in_(bindparam("p_ids", expanding=True)),
+                unindexed(tickets.c.status) == TicketStatus.NEW.value,
+            )
+            .values(values)
+            .returning(tickets.c.id)
+        )
 
     def transition(
         self,
