@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.classifier.llm_health import llm_health
 from bot.http_guard import http_health
-from bot.models import utcnow
+from bot.models import OutboxStatus, utcnow
 from bot.source.health import source_check
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _report(runtime: Runtime) -> tuple[int, dict[str, Any]]:
     try:
         runtime.store.ping()
         report["paused"] = sorted(runtime.store.paused_names())
-        counts = runtime.store.outbox_counts()
+        counts = runtime.store.outbox_counts((OutboxStatus.PENDING, OutboxStatus.FAILED))
         report["slack"] = {
             "pending": counts.get("pending", 0),
             "failed": counts.get("failed", 0),

@@ -1059,12 +1059,15 @@ class Store:
             )
             session.commit()
 
-    def outbox_counts(self) -> dict[str, int]:
+    def outbox_counts(self, states: Iterable[str] | None = None) -> dict[str, int]:
+        """Outbox rows per status (a status with none is absent). With `states`, only
+        those are counted, through the prefix of the pending index: a health check then
+        costs what is waiting or failed, not every call ever sent, which grows for good."""
+        query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        if states is not None:
+            query = query.where(col(OutboxMessage.status).in_(list(states)))
         with self.session() as session:
-            rows = session.exec(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            ).all()
-            return {status: int(count) for status, count in rows}
+            return {status: int(count) for status, count in session.exec(query).all()}
 
     def outbox_messages(self, ticket_id: str | None = None) -> list[OutboxMessage]:
         with self.session() as session:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.common import CommandError
 from bot.db import ensure_schema, make_engine
+from bot.models import OutboxStatus
 from bot.policies import PolicyError
 from bot.settings import Settings
 from bot.source.errors import SourceError
@@ -142,7 +143,9 @@ async def _ingest(poller: SourcePoller, runtime: Runtime | None, no_post_reason:
             )
             return 0
         classified, sent = await _post(runtime)
-        waiting = (await asyncio.to_thread(runtime.store.outbox_counts)).get("pending", 0)
+        waiting = (
+            await asyncio.to_thread(runtime.store.outbox_counts, (OutboxStatus.PENDING,))
+        ).get(OutboxStatus.PENDING, 0)
         print(
             f"{line}; {classified:,} classified, {sent:,} Slack post(s) sent"
             + (f", {waiting:,} waiting for retry by `triage-bot serve`" if waiting else "")

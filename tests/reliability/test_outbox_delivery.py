@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 
 from bot.app import build_runtime
+from bot.db import make_engine
 from bot.models import OutboxStatus, utcnow
 from bot.service import PRIORITY_PRAISE, PRIORITY_URGENT
-from bot.store import OutboxItem
+from bot.store import OutboxItem, Store
 from bot.tickets import TicketIn
 from tests.conftest import TRIAGE_CHANNEL, make_settings
 from tests.reliability.conftest import StartBot
@@ -213,3 +214,26 @@ async def test_a_burst_of_1000_is_posted_in_full_most_urgent_first(start_bot: St
     chosen = sum(1 for r in rows if waiting_at(r, more_urgent=False))
     assert jumped == [], f"{len(jumped)} posts went ahead of more urgent waiting ones"
     assert chosen >= 100, "too little was ever waiting to show an order"
+
+
+def test_counts_of_chosen_states_leave_the_rest_of_the_history_out(database_url: str):
+    # /healthz asks only for what waits or failed: its cost must not grow with every call
+    # ever sent, and its figures must be those of the full count.
+    engine = make_engine(database_url)
+    try:
+        store = Store(engine)
+        store.enqueue(
+            OutboxItem(f"count:{i}", "chat.postMessage", {"channel": TRIAGE_CHANNEL, "text": "x"})
+            for i in range(6)
+        )
+        first, second, third, *_ = (row.id for row in store.outbox_messages())
+        store.outbox_sent(first, TRIAGE_CHANNEL, "1.1")
+        store.outbox_sent(second, TRIAGE_CHANNEL, "1.2")
+        store.outbox_failed(third, "channel_not_found")
+
+        assert store.outbox_counts() == {"pending": 3, "sent": 2, "failed": 1}
+        chosen = store.outbox_counts((OutboxStatus.PENDING, OutboxStatus.FAILED))
+        assert chosen == {"pending": 3, "failed": 1}
+        assert store.outbox_counts((OutboxStatus.SUPERSEDED,)) == {}
+    finally:
+        engine.dispose()
