@@ -14,7 +14,10 @@ import pytest
 import yaml
 from aiohttp import web
 
+from bot import outbound
+from bot.models import OutboxStatus
 from tests.conftest import TRIAGE_CHANNEL, BotUnderTest
+from tests.reliability.helpers import eventually
 
 SECRET = "outbound-test-secret"
 AGENT = "U0AGENT01"
@@ -102,7 +105,14 @@ async def test_an_approval_is_posted_once_signed_even_after_the_receiver_failed(
     await hooked_bot.click("triage_approve", "W-1", AGENT, ts)  # a double click is one decision
 
     await receiver.wait(2)
-    await asyncio.sleep(0.5)  # room for a wrong extra delivery to show up
+    # One call queued for the decision (the double click added none), and it is marked
+    # sent: no attempt of it is left to come, so the two calls received are all there are.
+    store = hooked_bot.runtime.store
+
+    def webhook_calls() -> list:
+        return [m for m in store.outbox_messages("W-1") if m.purpose == outbound.PURPOSE]
+
+    await eventually(lambda: [m.status for m in webhook_calls()] == [OutboxStatus.SENT.value])
     assert len(receiver.calls) == 2  # the refused attempt and its retry, nothing more
     first, second = verified_bodies(receiver)
     assert first == second
